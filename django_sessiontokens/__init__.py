@@ -1,0 +1,23 @@
+"""Secure, observable and revocable server-side session tokens for Django."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+__version__ = "0.1.0.dev0"
+__all__ = ["__version__", "rotate"]
+
+
+def rotate(request: HttpRequest, *, reason: str = "privilege_change") -> None:
+    """Give the request's session a new token at once (call after any
+    privilege change). The previous token stops working immediately."""
+    from django_sessiontokens.backends.base import TokenSessionStore
+
+    session: Any = getattr(request, "session", None)
+    if isinstance(session, TokenSessionStore):
+        session.rotate(reason=reason)
+    elif session is not None:
+        session.cycle_key()

@@ -1,0 +1,1 @@
+"""``SESSION_ENGINE`` modules: thin adapters over a store."""

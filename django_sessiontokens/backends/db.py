@@ -1,0 +1,17 @@
+"""``SESSION_ENGINE = "django_sessiontokens.backends.db"``: sessions in the
+database (SQLite, PostgreSQL, ...)."""
+
+from __future__ import annotations
+
+from django_sessiontokens.backends.base import TokenSessionStore
+from django_sessiontokens.stores.db import DatabaseStore
+
+_store = DatabaseStore()
+
+
+class SessionStore(TokenSessionStore):
+    store_name = "db"
+
+    @classmethod
+    def get_store(cls) -> DatabaseStore:
+        return _store

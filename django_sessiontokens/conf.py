@@ -1,0 +1,217 @@
+"""Typed settings, read live from ``django.conf.settings`` on every access.
+
+Every name is ``SESSIONTOKENS_<NAME>``. An explicit setting always wins over
+the preset chosen by ``SESSIONTOKENS_PROFILE``, which wins over the default.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings as django_settings
+
+PREFIX = "SESSIONTOKENS_"
+
+#: Presets from the standards (seconds). ``None`` means "no limit".
+PROFILES: dict[str, dict[str, Any]] = {
+    # NIST SP 800-63B-4 AAL1: reauthenticate at least every 30 days, no idle limit.
+    "nist-aal1": {"IDLE_TIMEOUT": None, "ABSOLUTE_TIMEOUT": 30 * 86400},
+    # NIST SP 800-63B-4 AAL2: 24 hours overall, 1 hour of inactivity.
+    "nist-aal2": {"IDLE_TIMEOUT": 3600, "ABSOLUTE_TIMEOUT": 86400},
+    # NIST SP 800-63B-4 AAL3: 12 hours overall, 15 minutes of inactivity.
+    "nist-aal3": {
+        "IDLE_TIMEOUT": 15 * 60,
+        "ABSOLUTE_TIMEOUT": 12 * 3600,
+        "ROTATE_INTERVAL": 15 * 60,
+    },
+    # OWASP ASVS v4 3.3.2 level 2: 12 hours or 30 minutes of inactivity.
+    "asvs-l2": {
+        "IDLE_TIMEOUT": 30 * 60,
+        "ABSOLUTE_TIMEOUT": 12 * 3600,
+        "ROTATE_INTERVAL": 30 * 60,
+    },
+}
+
+DEFAULTS: dict[str, Any] = {
+    "IDLE_TIMEOUT": 3600,
+    "ABSOLUTE_TIMEOUT": 86400,
+    "TOUCH_INTERVAL": 60,
+    "RECORD_IP": "full",
+    "USER_AGENT_MAX_LENGTH": 512,
+    "REDIS_CACHE": "default",
+    "REDIS_CLIENT": None,
+    "REDIS_KEY_PREFIX": "sessiontokens",
+    "CACHE_TIMEOUT": 300,
+    "ROTATE_INTERVAL": None,
+    "ROTATION_GRACE": 30,
+    "MAX_SESSIONS_PER_USER": None,
+    "LIMIT_POLICY": "evict_oldest",
+    "ON_IP_CHANGE": "signal",
+    "ON_UA_CHANGE": "signal",
+    "TRUSTED_PROXIES": 0,
+    "INVALID_TOKEN_LIMIT": None,
+    "INVALID_TOKEN_WINDOW": 60,
+    "INVALID_TOKEN_BLOCK": False,
+    "CLEAR_SITE_DATA_ON_LOGOUT": False,
+    "AUDIT": True,
+    "AUDIT_RETENTION": 90 * 86400,
+    "PURGE_SEND_SIGNALS": False,
+    "PURGE_BATCH_SIZE": 5000,
+    "ACCEPT_IMPORTED": False,
+    "PROFILE": None,
+}
+
+#: The user-agent column's size; USER_AGENT_MAX_LENGTH may not exceed it.
+USER_AGENT_COLUMN_LENGTH = 512
+
+RECORD_IP_CHOICES = ("full", "truncated", "none")
+BINDING_CHOICES = ("ignore", "signal", "rotate", "end")
+LIMIT_POLICIES = ("evict_oldest", "refuse")
+
+
+def seconds(value: Any) -> float | None:
+    """Seconds from an int, a float, a ``timedelta`` or ``None``."""
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"expected seconds or a timedelta, got {value!r}")
+    return float(value)
+
+
+class Settings:
+    """One property per setting; nothing is cached, so ``override_settings``
+    works everywhere."""
+
+    def raw(self, name: str) -> Any:
+        full = PREFIX + name
+        if hasattr(django_settings, full):
+            return getattr(django_settings, full)
+        profile = getattr(django_settings, PREFIX + "PROFILE", None)
+        if profile in PROFILES and name in PROFILES[profile]:
+            return PROFILES[profile][name]
+        return DEFAULTS[name]
+
+    def is_explicit(self, name: str) -> bool:
+        return hasattr(django_settings, PREFIX + name)
+
+    # Expiry -----------------------------------------------------------------
+    @property
+    def IDLE_TIMEOUT(self) -> float | None:
+        return seconds(self.raw("IDLE_TIMEOUT"))
+
+    @property
+    def ABSOLUTE_TIMEOUT(self) -> float | None:
+        return seconds(self.raw("ABSOLUTE_TIMEOUT"))
+
+    @property
+    def TOUCH_INTERVAL(self) -> float:
+        return seconds(self.raw("TOUCH_INTERVAL")) or 0.0
+
+    @property
+    def ANONYMOUS_TIMEOUT(self) -> float:
+        return float(django_settings.SESSION_COOKIE_AGE)
+
+    # Privacy ----------------------------------------------------------------
+    @property
+    def RECORD_IP(self) -> str:
+        return str(self.raw("RECORD_IP"))
+
+    @property
+    def USER_AGENT_MAX_LENGTH(self) -> int:
+        return int(self.raw("USER_AGENT_MAX_LENGTH") or 0)
+
+    # Redis ------------------------------------------------------------------
+    @property
+    def REDIS_CACHE(self) -> str:
+        return str(self.raw("REDIS_CACHE"))
+
+    @property
+    def REDIS_CLIENT(self) -> Any:
+        return self.raw("REDIS_CLIENT")
+
+    @property
+    def REDIS_KEY_PREFIX(self) -> str:
+        return str(self.raw("REDIS_KEY_PREFIX"))
+
+    @property
+    def CACHE_TIMEOUT(self) -> float | None:
+        return seconds(self.raw("CACHE_TIMEOUT"))
+
+    # Rotation and binding ---------------------------------------------------
+    @property
+    def ROTATE_INTERVAL(self) -> float | None:
+        return seconds(self.raw("ROTATE_INTERVAL"))
+
+    @property
+    def ROTATION_GRACE(self) -> float:
+        return seconds(self.raw("ROTATION_GRACE")) or 0.0
+
+    @property
+    def MAX_SESSIONS_PER_USER(self) -> int | None:
+        value = self.raw("MAX_SESSIONS_PER_USER")
+        return None if value is None else int(value)
+
+    @property
+    def LIMIT_POLICY(self) -> str:
+        return str(self.raw("LIMIT_POLICY"))
+
+    @property
+    def ON_IP_CHANGE(self) -> str:
+        return str(self.raw("ON_IP_CHANGE"))
+
+    @property
+    def ON_UA_CHANGE(self) -> str:
+        return str(self.raw("ON_UA_CHANGE"))
+
+    @property
+    def TRUSTED_PROXIES(self) -> int:
+        return int(self.raw("TRUSTED_PROXIES") or 0)
+
+    @property
+    def INVALID_TOKEN_LIMIT(self) -> int | None:
+        value = self.raw("INVALID_TOKEN_LIMIT")
+        return None if value is None else int(value)
+
+    @property
+    def INVALID_TOKEN_WINDOW(self) -> float:
+        return seconds(self.raw("INVALID_TOKEN_WINDOW")) or 60.0
+
+    @property
+    def INVALID_TOKEN_BLOCK(self) -> bool:
+        return bool(self.raw("INVALID_TOKEN_BLOCK"))
+
+    @property
+    def CLEAR_SITE_DATA_ON_LOGOUT(self) -> bool:
+        return bool(self.raw("CLEAR_SITE_DATA_ON_LOGOUT"))
+
+    # Audit and operations ---------------------------------------------------
+    @property
+    def AUDIT(self) -> bool:
+        return bool(self.raw("AUDIT"))
+
+    @property
+    def AUDIT_RETENTION(self) -> float | None:
+        return seconds(self.raw("AUDIT_RETENTION"))
+
+    @property
+    def PURGE_SEND_SIGNALS(self) -> bool:
+        return bool(self.raw("PURGE_SEND_SIGNALS"))
+
+    @property
+    def PURGE_BATCH_SIZE(self) -> int:
+        return int(self.raw("PURGE_BATCH_SIZE"))
+
+    @property
+    def ACCEPT_IMPORTED(self) -> bool:
+        return bool(self.raw("ACCEPT_IMPORTED"))
+
+    @property
+    def PROFILE(self) -> str | None:
+        value = self.raw("PROFILE")
+        return None if value is None else str(value)
+
+
+conf = Settings()

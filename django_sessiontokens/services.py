@@ -1,0 +1,324 @@
+"""The only place that ends sessions.
+
+Admin, views, API, commands, receivers and the session engines all call these
+functions; each ends sessions in storage first, then records and announces it
+(``session_ended`` after commit).
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from django_sessiontokens import signals
+from django_sessiontokens.models import Session
+from django_sessiontokens.stores.base import BaseStore, SessionRecord
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+logger = logging.getLogger("django_sessiontokens")
+
+
+class Reason(str, enum.Enum):
+    """Why a session ended (``session_ended``'s ``reason``)."""
+
+    LOGOUT = "logout"
+    REVOKED = "revoked"
+    PASSWORD_CHANGE = "password_change"
+    USER_DISABLED = "user_disabled"
+    USER_DELETED = "user_deleted"
+    EXPIRED = "expired"
+    TOKEN_REUSE = "token_reuse"
+    EVICTED = "evicted"
+    COMMAND = "command"
+    BINDING = "binding"
+    FLUSHED = "flushed"
+
+
+class Actor(str, enum.Enum):
+    """Who ended it."""
+
+    USER = "user"
+    ADMIN = "admin"
+    COMMAND = "command"
+    SYSTEM = "system"
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """What listings show about a session: never a token or its data."""
+
+    public_id: str
+    user_id: str | None
+    created_at: datetime
+    authenticated_at: datetime | None
+    last_activity: datetime
+    expires_at: datetime
+    ip: str | None
+    user_agent: str
+
+    @classmethod
+    def from_record(cls, record: SessionRecord) -> SessionInfo:
+        return cls(
+            public_id=record.public_id,
+            user_id=record.user_id,
+            created_at=record.created_at,
+            authenticated_at=record.authenticated_at,
+            last_activity=record.last_activity,
+            expires_at=record.expires_at,
+            ip=record.ip,
+            user_agent=record.user_agent,
+        )
+
+    @property
+    def is_active(self) -> bool:
+        return self.expires_at > timezone.now()
+
+
+def get_store() -> BaseStore:
+    """The store of the configured ``SESSION_ENGINE`` (db when it is not ours)."""
+    engine = import_module(settings.SESSION_ENGINE)
+    store_class = getattr(engine, "SessionStore", None)
+    get = getattr(store_class, "get_store", None)
+    if get is None:
+        from django_sessiontokens.backends.db import SessionStore
+
+        get = SessionStore.get_store
+    store: BaseStore = get()
+    return store
+
+
+def _value(item: Any) -> str:
+    return str(item.value if isinstance(item, enum.Enum) else item)
+
+
+def _announce_ended(
+    records: Iterable[SessionRecord],
+    *,
+    reason: Reason | str,
+    actor: Actor | str,
+    ended_by: Any = None,
+    request: HttpRequest | None = None,
+) -> None:
+    records = list(records)
+    if not records:
+        return
+    reason_value, actor_value = _value(reason), _value(actor)
+    for record in records:
+        logger.info(
+            "session ended",
+            extra={
+                "public_id": record.public_id,
+                "user_id": record.user_id,
+                "reason": reason_value,
+                "actor": actor_value,
+            },
+        )
+
+    def send() -> None:
+        for record in records:
+            signals.session_ended.send(
+                sender=Session,
+                public_id=record.public_id,
+                user_id=record.user_id,
+                reason=reason_value,
+                actor=actor_value,
+                ended_by=ended_by,
+                request=request,
+            )
+
+    transaction.on_commit(send)
+
+
+def end_sessions(
+    public_ids: Iterable[str],
+    *,
+    reason: Reason | str,
+    actor: Actor | str = Actor.SYSTEM,
+    ended_by: Any = None,
+    request: HttpRequest | None = None,
+    store: BaseStore | None = None,
+) -> list[SessionInfo]:
+    """End these sessions; returns what was ended (unknown ids are skipped)."""
+    store = store or get_store()
+    ended = store.delete(list(dict.fromkeys(public_ids)))
+    _announce_ended(
+        ended, reason=reason, actor=actor, ended_by=ended_by, request=request
+    )
+    return [SessionInfo.from_record(record) for record in ended]
+
+
+def end_session(
+    public_id: str,
+    *,
+    reason: Reason | str = Reason.REVOKED,
+    actor: Actor | str = Actor.SYSTEM,
+    ended_by: Any = None,
+    request: HttpRequest | None = None,
+    user: Any = None,
+    store: BaseStore | None = None,
+) -> bool:
+    """End one session. With ``user``, only if it belongs to that user."""
+    store = store or get_store()
+    if user is not None:
+        owned = {record.public_id for record in store.for_user(str(user.pk))}
+        if public_id not in owned:
+            return False
+    return bool(
+        end_sessions(
+            [public_id],
+            reason=reason,
+            actor=actor,
+            ended_by=ended_by,
+            request=request,
+            store=store,
+        )
+    )
+
+
+def _public_id_of(item: Any) -> str | None:
+    if item is None:
+        return None
+    if isinstance(item, str):
+        return item
+    public_id = getattr(item, "public_id", None)  # a session object
+    return public_id if isinstance(public_id, str) else None
+
+
+def end_user_sessions(
+    user: Any,
+    *,
+    except_: Any = None,
+    reason: Reason | str = Reason.REVOKED,
+    actor: Actor | str = Actor.SYSTEM,
+    ended_by: Any = None,
+    request: HttpRequest | None = None,
+    store: BaseStore | None = None,
+) -> list[SessionInfo]:
+    """End every session of ``user`` (a user or a pk) but ``except_`` (a
+    public id or a session object, read when this runs)."""
+    store = store or get_store()
+    user_id = str(getattr(user, "pk", user))
+    keep = _public_id_of(except_)
+    ids = [r.public_id for r in store.for_user(user_id) if r.public_id != keep]
+    return end_sessions(
+        ids,
+        reason=reason,
+        actor=actor,
+        ended_by=ended_by,
+        request=request,
+        store=store,
+    )
+
+
+def list_user_sessions(
+    user: Any, *, include_expired: bool = False, store: BaseStore | None = None
+) -> list[SessionInfo]:
+    """The user's sessions, most recently active first."""
+    store = store or get_store()
+    now = timezone.now()
+    infos = [
+        SessionInfo.from_record(record)
+        for record in store.for_user(str(getattr(user, "pk", user)))
+        if include_expired or record.expires_at > now
+    ]
+    infos.sort(key=lambda info: info.last_activity, reverse=True)
+    return infos
+
+
+def purge_expired(
+    *,
+    batch_size: int | None = None,
+    dry_run: bool = False,
+    send_signals: bool | None = None,
+    now: datetime | None = None,
+    store: BaseStore | None = None,
+) -> Iterator[int]:
+    """Remove expired sessions batch by batch, yielding each batch's size."""
+    from django_sessiontokens.conf import conf
+
+    store = store or get_store()
+    batch_size = batch_size or conf.PURGE_BATCH_SIZE
+    if send_signals is None:
+        send_signals = conf.PURGE_SEND_SIGNALS
+    now = now or timezone.now()
+    for batch in store.purge_expired(now, batch_size=batch_size, dry_run=dry_run):
+        if send_signals and not dry_run:
+            _announce_ended(batch, reason=Reason.EXPIRED, actor=Actor.SYSTEM)
+        yield len(batch)
+
+
+def clear_expired() -> int:
+    """Everything ``purge_expired`` removes, counted (Django's clearsessions)."""
+    return sum(purge_expired())
+
+
+def announce_created(record: SessionRecord, request: HttpRequest | None) -> None:
+    transaction.on_commit(
+        lambda: signals.session_created.send(
+            sender=Session,
+            public_id=record.public_id,
+            user_id=record.user_id,
+            request=request,
+        )
+    )
+
+
+def retire_session(record: SessionRecord, *, store: BaseStore) -> None:
+    """Rotation to a new public id: the old record goes at once (no grace:
+    this is the fixation defence). ``session_rotated`` follows when the new
+    record is stored, so no "ended" is announced."""
+    store.delete([record.public_id])
+
+
+def announce_rotated_to(
+    previous_public_id: str | None,
+    record: SessionRecord,
+    *,
+    reason: str,
+    request: HttpRequest | None = None,
+) -> None:
+    transaction.on_commit(
+        lambda: signals.session_rotated.send(
+            sender=Session,
+            public_id=record.public_id,
+            previous_public_id=previous_public_id,
+            user_id=record.user_id,
+            reason=reason,
+            request=request,
+        )
+    )
+
+
+def report_reuse(
+    record: SessionRecord,
+    *,
+    request: HttpRequest | None = None,
+    store: BaseStore | None = None,
+) -> None:
+    """A rotated-away token came back after its grace: end the session."""
+    end_sessions(
+        [record.public_id],
+        reason=Reason.TOKEN_REUSE,
+        actor=Actor.SYSTEM,
+        request=request,
+        store=store,
+    )
+    transaction.on_commit(
+        lambda: signals.session_reuse_detected.send(
+            sender=Session,
+            public_id=record.public_id,
+            user_id=record.user_id,
+            request=request,
+        )
+    )

@@ -1,0 +1,1 @@
+"""Session storage: one interface (``base.BaseStore``), one module per store."""

@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+from contextlib import contextmanager
+
+import pytest
+from django.conf import settings as django_settings
+
+ENGINES = ["db", "redis", "cached_db"]
+REDIS_ENGINES = {"redis", "cached_db"}
+
+
+def _require(reason: str) -> None:
+    """Skip with a reason, or fail when CI is set (CI runs every test)."""
+    if os.environ.get("CI"):
+        pytest.fail(f"CI must run every test, but: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def redis_client():
+    """A client for the test Redis database, flushed before and after."""
+    try:
+        from django_redis import get_redis_connection
+    except ImportError:
+        _require("django-redis is not installed")
+    client = get_redis_connection(django_settings.SESSIONTOKENS_REDIS_CACHE)
+    try:
+        client.ping()
+    except Exception as exc:
+        _require(f"Redis at {django_settings.REDIS_URL} does not answer: {exc}")
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+@pytest.fixture(params=ENGINES)
+def engine(request, settings):
+    """Each behaviour test runs on every engine; returns the engine module."""
+    name = request.param
+    module_name = f"django_sessiontokens.backends.{name}"
+    if importlib.util.find_spec(module_name) is None:
+        _require(f"engine {name} is not available")
+    if name in REDIS_ENGINES:
+        request.getfixturevalue("redis_client")
+    settings.SESSION_ENGINE = module_name
+    return importlib.import_module(module_name)
+
+
+@pytest.fixture
+def store(engine):
+    return engine.SessionStore.get_store()
+
+
+@pytest.fixture
+def user(db):
+    from tests.factories import UserFactory
+
+    return UserFactory()
+
+
+@pytest.fixture
+def other_user(db):
+    from tests.factories import UserFactory
+
+    return UserFactory()
+
+
+@contextmanager
+def capture_signal(signal):
+    """Collect a signal's kwargs; always disconnects."""
+    calls: list[dict] = []
+
+    def receiver(sender, **kwargs):
+        calls.append({"sender": sender, **kwargs})
+
+    signal.connect(receiver, weak=False)
+    try:
+        yield calls
+    finally:
+        signal.disconnect(receiver)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not os.environ.get("CI") or exitstatus != 0:
+        return
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped:
+        session.exitstatus = 1
+        if reporter:
+            reporter.write_line(
+                f"CI is set and {len(skipped)} test(s) were skipped: CI runs every "
+                "test (start Redis and PostgreSQL, install chromium).",
+                red=True,
+            )

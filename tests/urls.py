@@ -1,0 +1,22 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from tests import views
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path(
+        "password/",
+        auth_views.PasswordChangeView.as_view(success_url="/whoami/"),
+        name="password_change",
+    ),
+    path("whoami/", views.whoami, name="whoami"),
+    path("awhoami/", views.awhoami, name="awhoami"),
+    path("set/", views.set_value, name="set"),
+    path("get/", views.get_value, name="get"),
+    path("plain/", views.plain, name="plain"),
+    path("sign-in/", views.sign_in, name="sign-in"),
+]

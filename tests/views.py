@@ -1,0 +1,39 @@
+from django.contrib.auth import get_user_model, login
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+
+
+def whoami(request):
+    user = request.user
+    return JsonResponse(
+        {
+            "user": user.get_username() if user.is_authenticated else None,
+            "public_id": getattr(request.session, "public_id", None),
+        }
+    )
+
+
+async def awhoami(request):
+    user = await request.auser()
+    return JsonResponse({"user": user.get_username() if user.is_authenticated else None})
+
+
+@csrf_exempt
+def set_value(request):
+    request.session[request.GET.get("key", "k")] = request.GET.get("value", "v")
+    return HttpResponse("ok")
+
+
+def get_value(request):
+    return JsonResponse({"value": request.session.get(request.GET.get("key", "k"))})
+
+
+def plain(request):
+    return HttpResponse("plain")
+
+
+@csrf_exempt
+def sign_in(request):
+    user = get_user_model().objects.get(username=request.GET["username"])
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    return HttpResponse("signed in")
