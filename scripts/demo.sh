@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Runs the example project on SQLite at http://127.0.0.1:8000/ with demo
+# users (alice / bob, staff "admin"; password "demo-password-1").
+# Set SESSION_ENGINE_NAME=redis or cached_db (and REDIS_URL) to try Redis.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON="${PYTHON:-python3}"
+VENV="${VENV:-.venv}"
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[redis]"
+cd example_project
+../"$VENV"/bin/python manage.py migrate --no-input
+../"$VENV"/bin/python manage.py createdemousers
+exec ../"$VENV"/bin/python manage.py runserver "${ADDRESS:-127.0.0.1:8000}"
