@@ -105,6 +105,24 @@ class BaseStore(abc.ABC):
     def count(self) -> int:
         """How many sessions are stored (expired ones included)."""
 
+    @abc.abstractmethod
+    def search(
+        self,
+        *,
+        now: datetime,
+        user_ids: Sequence[str] | None = None,
+        ip: str | None = None,
+        state: str = "active",
+        offset: int = 0,
+        limit: int = 100,
+    ) -> tuple[int, list[SessionRecord]]:
+        """Signed-in sessions (those with a user) for listings such as the
+        admin, most recently active first: ``(total, page)``. ``user_ids``
+        restricts to those users (an empty list matches nothing); ``ip`` is an
+        exact match on the recorded address; ``state`` is ``"active"`` (not
+        expired at ``now``), ``"expired"`` or ``"all"``. Records come
+        without ``data``."""
+
     def count_expired(self, now: datetime) -> int:
         return sum(
             len(batch)

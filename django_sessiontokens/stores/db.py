@@ -112,6 +112,29 @@ class DatabaseStore(BaseStore):
                 ).delete()
             yield [_partial(row) for row in rows]
 
+    def search(
+        self,
+        *,
+        now: datetime,
+        user_ids: Sequence[str] | None = None,
+        ip: str | None = None,
+        state: str = "active",
+        offset: int = 0,
+        limit: int = 100,
+    ) -> tuple[int, list[SessionRecord]]:
+        qs = self._manager().filter(user__isnull=False)
+        if user_ids is not None:
+            qs = qs.filter(user_id__in=list(user_ids))
+        if ip:
+            qs = qs.filter(ip=ip)
+        if state == "active":
+            qs = qs.filter(expires_at__gt=now)
+        elif state == "expired":
+            qs = qs.filter(expires_at__lte=now)
+        total = qs.count()
+        rows = qs.order_by("-last_activity", "public_id").values(*_LIGHT)
+        return total, [_record(row) for row in rows[offset : offset + limit]]
+
     def count(self) -> int:
         return int(self._manager().count())
 
