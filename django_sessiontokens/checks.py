@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import Error, Tags, Warning  # noqa: A004
+from django.core.checks import Error, Tags, Warning
 from django.core.checks import register as register_check
 from django.utils.module_loading import import_string
 
@@ -59,7 +59,9 @@ def _is_ours(path: str) -> bool:
     return isinstance(cls, type) and issubclass(cls, SessionTokenMiddleware)
 
 
-def check_middleware(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[Error]:
+def check_middleware(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[Error]:
     middleware = list(getattr(settings, "MIDDLEWARE", None) or [])
     errors = []
     if not any(_is_ours(path) for path in middleware):
@@ -83,13 +85,15 @@ def check_middleware(app_configs: Sequence[Any] | None = None, **kwargs: Any) ->
     return errors
 
 
-def check_engine(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[Error]:
+def check_engine(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[Error]:
     engine = settings.SESSION_ENGINE
     if engine in ENGINES:
         return []
     return [
         Error(
-            f"SESSION_ENGINE is {engine!r}, which is not a django-sessiontokens engine.",
+            f"SESSION_ENGINE is {engine!r}, not a django-sessiontokens engine.",
             hint="Set SESSION_ENGINE to one of: " + ", ".join(repr(e) for e in ENGINES),
             id="sessiontokens.E003",
         )
@@ -116,7 +120,9 @@ def _seconds(name: str, *, allow_none: bool) -> tuple[float | None, list[Error]]
     return value, []
 
 
-def check_timeouts(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[Error]:
+def check_timeouts(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[Error]:
     idle, errors = _seconds("IDLE_TIMEOUT", allow_none=True)
     absolute, more = _seconds("ABSOLUTE_TIMEOUT", allow_none=True)
     errors += more
@@ -129,7 +135,8 @@ def check_timeouts(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
     if idle is not None and absolute is not None and idle > absolute:
         errors.append(
             Error(
-                "SESSIONTOKENS_IDLE_TIMEOUT is longer than SESSIONTOKENS_ABSOLUTE_TIMEOUT.",
+                "SESSIONTOKENS_IDLE_TIMEOUT is longer than "
+                "SESSIONTOKENS_ABSOLUTE_TIMEOUT.",
                 hint="The idle limit can never be reached; make it shorter than "
                 "the absolute limit.",
                 id="sessiontokens.E005",
@@ -148,7 +155,9 @@ def check_timeouts(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> l
     return errors
 
 
-def check_choices(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[Error]:
+def check_choices(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[Error]:
     errors = []
     if conf.raw("RECORD_IP") not in RECORD_IP_CHOICES:
         errors.append(
@@ -201,7 +210,9 @@ def check_choices(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> li
     return errors
 
 
-def check_host_prefix(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[Error]:
+def check_host_prefix(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[Error]:
     if not str(settings.SESSION_COOKIE_NAME).startswith("__Host-"):
         return []
     problems = []
@@ -244,12 +255,14 @@ def check_redis(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list
     ]
 
 
-def check_deploy(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[Warning]:
+def check_deploy(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[Warning]:
     warnings = []
     if not settings.SESSION_COOKIE_SECURE:
         warnings.append(
             Warning(
-                "SESSION_COOKIE_SECURE is False: session tokens travel over plain HTTP.",
+                "SESSION_COOKIE_SECURE is False: tokens may travel over plain HTTP.",
                 hint="Set SESSION_COOKIE_SECURE = True behind HTTPS.",
                 id="sessiontokens.W001",
             )

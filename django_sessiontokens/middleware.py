@@ -41,12 +41,12 @@ class SessionTokenMiddleware(SessionMiddleware):
         session.client_user_agent = client.recorded_user_agent(request)
         current_session.set(session)
 
-    def process_response(
+    def process_response(  # type: ignore[override]
         self, request: HttpRequest, response: HttpResponseBase
     ) -> HttpResponseBase:
         session: Any = getattr(request, "session", None)
         if not isinstance(session, TokenSessionStore):
-            return super().process_response(request, response)  # type: ignore[no-any-return]
+            return super().process_response(request, response)  # type: ignore[arg-type]
         current_session.set(None)
         cookie_name = settings.SESSION_COOKIE_NAME
         accessed, modified, empty = (
@@ -85,7 +85,9 @@ class SessionTokenMiddleware(SessionMiddleware):
             patch_vary_headers(response, ("Cookie",))
         return response
 
-    def _set_cookie(self, response: HttpResponseBase, session: TokenSessionStore) -> None:
+    def _set_cookie(
+        self, response: HttpResponseBase, session: TokenSessionStore
+    ) -> None:
         if session.get_expire_at_browser_close():
             max_age = None
             expires = None
@@ -99,8 +101,8 @@ class SessionTokenMiddleware(SessionMiddleware):
             expires=expires,
             domain=settings.SESSION_COOKIE_DOMAIN,
             path=settings.SESSION_COOKIE_PATH,
-            secure=settings.SESSION_COOKIE_SECURE or None,
-            httponly=settings.SESSION_COOKIE_HTTPONLY or None,
+            secure=settings.SESSION_COOKIE_SECURE or None,  # type: ignore[arg-type]
+            httponly=settings.SESSION_COOKIE_HTTPONLY or None,  # type: ignore[arg-type]
             samesite=settings.SESSION_COOKIE_SAMESITE,
         )
         # A response that carries a session token must never be cached.

@@ -31,6 +31,7 @@ def on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     if session is not None:
         session.end_reason = Reason.LOGOUT.value
         session.end_actor = Actor.USER.value
+        session.ended_by = user if getattr(user, "is_authenticated", False) else None
 
 
 def _current_session_of(user: Any) -> TokenSessionStore | None:

@@ -73,7 +73,7 @@ def capture_signal(signal):
     """Collect a signal's kwargs; always disconnects."""
     calls: list[dict] = []
 
-    def receiver(sender, **kwargs):
+    def receiver(sender, signal=None, **kwargs):
         calls.append({"sender": sender, **kwargs})
 
     signal.connect(receiver, weak=False)

@@ -1,11 +1,12 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import path
+from django.urls import include, path
 
 from tests import views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("sessions/", include("django_sessiontokens.urls")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
@@ -19,4 +20,6 @@ urlpatterns = [
     path("get/", views.get_value, name="get"),
     path("plain/", views.plain, name="plain"),
     path("sign-in/", views.sign_in, name="sign-in"),
+    path("end-then-write/", views.end_then_write),
+    path("end-then-read/", views.end_then_read),
 ]

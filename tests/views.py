@@ -2,6 +2,8 @@ from django.contrib.auth import get_user_model, login
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+from django_sessiontokens import services
+
 
 def whoami(request):
     user = request.user
@@ -15,7 +17,9 @@ def whoami(request):
 
 async def awhoami(request):
     user = await request.auser()
-    return JsonResponse({"user": user.get_username() if user.is_authenticated else None})
+    return JsonResponse(
+        {"user": user.get_username() if user.is_authenticated else None}
+    )
 
 
 @csrf_exempt
@@ -37,3 +41,17 @@ def sign_in(request):
     user = get_user_model().objects.get(username=request.GET["username"])
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
     return HttpResponse("signed in")
+
+
+def end_then_write(request):
+    """A concurrent logout ends the session while this request still runs."""
+    request.session.get("anything")
+    services.end_session(request.session.public_id)
+    request.session["x"] = 1
+    return HttpResponse("written")
+
+
+def end_then_read(request):
+    request.session.get("anything")
+    services.end_session(request.session.public_id)
+    return HttpResponse("read")

@@ -53,6 +53,7 @@ class TokenSessionStore(SessionBase):
         #: Why and by whom the session ends if it is flushed now.
         self.end_reason: str = services.Reason.FLUSHED.value
         self.end_actor: str = services.Actor.SYSTEM.value
+        self.ended_by: Any = None
         #: Outcome of reading the cookie, for the middleware ("" = fine).
         self.rejected: str = ""
         super().__init__(session_key)
@@ -249,7 +250,7 @@ class TokenSessionStore(SessionBase):
     def save(self, must_create: bool = False) -> None:
         if self.session_key is None:
             return self.create()
-        data = self._get_session(no_load=must_create)
+        data: dict[str, Any] = self._get_session(no_load=must_create)  # type: ignore[attr-defined]
         if self.session_key is None:  # the cookie was not a live session
             return self.create()
         if self._pending is not None:
@@ -259,15 +260,15 @@ class TokenSessionStore(SessionBase):
         token = self._token()
         assert token is not None
         if must_create:
-            record = self._new_record(token, data, now)
-            store.create(record)
-            self._record = record
+            created = self._new_record(token, data, now)
+            store.create(created)
+            self._record = created
             self._authenticated_now = False
-            services.announce_created(record, self.request)
+            services.announce_created(created, self.request)
             return None
-        record = self._record
-        if record is None:
+        if self._record is None:
             raise UpdateError
+        record = self._record
         user_id = self._user_id(data)
         if user_id is not None and user_id != record.user_id:
             # Someone signed in on this session without cycle_key(): that is a
@@ -320,12 +321,15 @@ class TokenSessionStore(SessionBase):
         self._pending = None
         self._authenticated_now = False
         self.resend_cookie = True
-        services.announce_rotated_to(
-            pending.get("previous"),
-            record,
-            reason=pending["reason"],
-            request=self.request,
-        )
+        if pending.get("previous") is None:
+            services.announce_created(record, self.request)
+        else:
+            services.announce_rotated_to(
+                pending["previous"],
+                record,
+                reason=pending["reason"],
+                request=self.request,
+            )
 
     def _client_changes(self, record: SessionRecord) -> dict[str, Any]:
         changes: dict[str, Any] = {}
@@ -388,7 +392,7 @@ class TokenSessionStore(SessionBase):
 
     def cycle_key(self) -> None:
         """New token, same data; the previous token stops working at once."""
-        data = self._session
+        data: dict[str, Any] = self._session  # type: ignore[attr-defined]
         self._rotate_new_id(data, reason=self.rotation_reason)
 
     #: ``session_rotated``'s reason for the next ``cycle_key``.
@@ -474,6 +478,7 @@ class TokenSessionStore(SessionBase):
             [record.public_id],
             reason=self.end_reason,
             actor=self.end_actor,
+            ended_by=self.ended_by,
             request=self.request,
             store=store,
         )
@@ -491,7 +496,7 @@ class TokenSessionStore(SessionBase):
 
     # Expiry ---------------------------------------------------------------
     def _end_if_active_now(self, now: datetime) -> datetime:
-        data = self._session
+        data: dict[str, Any] = self._session  # type: ignore[attr-defined]
         record = self._record
         user_id = self._user_id(data)
         if record is None:
@@ -512,12 +517,12 @@ class TokenSessionStore(SessionBase):
 
     def get_expiry_date(self, **kwargs: Any) -> datetime:
         if kwargs:
-            return super().get_expiry_date(**kwargs)  # type: ignore[no-any-return]
+            return super().get_expiry_date(**kwargs)
         return self._end_if_active_now(timezone.now())
 
     def get_expiry_age(self, **kwargs: Any) -> int:
         if kwargs:
-            return super().get_expiry_age(**kwargs)  # type: ignore[no-any-return]
+            return super().get_expiry_age(**kwargs)
         now = timezone.now()
         return policy.remaining(now, self._end_if_active_now(now))
 
