@@ -10,11 +10,15 @@ E006      SESSIONTOKENS_TOUCH_INTERVAL is not shorter than IDLE_TIMEOUT
 E007      SESSIONTOKENS_RECORD_IP is not "full", "truncated" or "none"
 E008      SESSIONTOKENS_USER_AGENT_MAX_LENGTH is out of range
 E009      SESSIONTOKENS_ON_IP_CHANGE / ON_UA_CHANGE has an unknown value
-E010      SESSIONTOKENS_LIMIT_POLICY has an unknown value
+E010      SESSIONTOKENS_LIMIT_POLICY has an unknown value, or
+          MAX_SESSIONS_PER_USER is not a positive whole number
 E011      SESSIONTOKENS_PROFILE names no known profile
 E012      a "__Host-" cookie name with a domain, a path other than "/" or
           an insecure cookie
 E013      the Redis cache alias is missing or is not django-redis
+E014      SESSIONTOKENS_ROTATION_GRACE is negative or not shorter than
+          ROTATE_INTERVAL
+E015      SESSIONTOKENS_INVALID_TOKEN_LIMIT is not a positive whole number
 W001      (deploy) SESSION_COOKIE_SECURE is False
 W002      (deploy) SESSION_COOKIE_HTTPONLY is False
 W003      (deploy) SESSION_COOKIE_SAMESITE is None
@@ -128,7 +132,7 @@ def check_timeouts(
     errors += more
     touch, more = _seconds("TOUCH_INTERVAL", allow_none=False)
     errors += more
-    for name in ("ROTATE_INTERVAL",):
+    for name in ("ROTATE_INTERVAL", "INVALID_TOKEN_WINDOW"):
         errors += _seconds(name, allow_none=True)[1]
     if errors:
         return errors
@@ -205,6 +209,51 @@ def check_choices(
                 f"SESSIONTOKENS_PROFILE is {profile!r}.",
                 hint="Use None or one of: " + ", ".join(repr(p) for p in PROFILES),
                 id="sessiontokens.E011",
+            )
+        )
+    return errors
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def check_lifecycle(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[Error]:
+    errors = []
+    limit = conf.raw("MAX_SESSIONS_PER_USER")
+    if limit is not None and not _positive_int(limit):
+        errors.append(
+            Error(
+                f"SESSIONTOKENS_MAX_SESSIONS_PER_USER is {limit!r}.",
+                hint="Use None (no limit) or a whole number of sessions, at least 1.",
+                id="sessiontokens.E010",
+            )
+        )
+    try:
+        grace = conf.ROTATION_GRACE
+        interval = conf.ROTATE_INTERVAL
+    except TypeError:
+        grace, interval = -1.0, None
+    if grace < 0 or (interval is not None and grace >= interval):
+        errors.append(
+            Error(
+                f"SESSIONTOKENS_ROTATION_GRACE is {conf.raw('ROTATION_GRACE')!r} "
+                f"with ROTATE_INTERVAL {conf.raw('ROTATE_INTERVAL')!r}.",
+                hint="Use a few seconds to a minute (the default is 30), and "
+                "less than the rotation interval.",
+                id="sessiontokens.E014",
+            )
+        )
+    guesses = conf.raw("INVALID_TOKEN_LIMIT")
+    if guesses is not None and not _positive_int(guesses):
+        errors.append(
+            Error(
+                f"SESSIONTOKENS_INVALID_TOKEN_LIMIT is {guesses!r}.",
+                hint="Use None (no detection) or a whole number of invalid "
+                "tokens per window, e.g. 20.",
+                id="sessiontokens.E015",
             )
         )
     return errors
@@ -294,6 +343,7 @@ ALL_CHECKS = (
     check_choices,
     check_host_prefix,
     check_redis,
+    check_lifecycle,
 )
 
 

@@ -5,6 +5,7 @@ recording. Sync and async capable (``MiddlewareMixin``)."""
 from __future__ import annotations
 
 import contextvars
+import logging
 import time
 from typing import Any
 
@@ -12,13 +13,18 @@ from django.conf import settings
 from django.contrib.sessions.exceptions import SessionInterrupted
 from django.contrib.sessions.middleware import SessionMiddleware
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
+from django.template import TemplateDoesNotExist
+from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import http_date
 
-from django_sessiontokens import client
+from django_sessiontokens import client, guessing
 from django_sessiontokens.backends.base import TokenSessionStore
 from django_sessiontokens.conf import conf
-from django_sessiontokens.exceptions import UpdateError
+from django_sessiontokens.exceptions import StoreUnavailable, UpdateError
+from django_sessiontokens.services import Reason
+
+logger = logging.getLogger("django_sessiontokens")
 
 #: The session of the request being handled (read by receivers that run
 #: inside a request without being given it, e.g. on a password change).
@@ -28,18 +34,21 @@ current_session: contextvars.ContextVar[TokenSessionStore | None] = (
 
 
 class SessionTokenMiddleware(SessionMiddleware):
-    def process_request(self, request: HttpRequest) -> None:
+    def process_request(self, request: HttpRequest) -> HttpResponse | None:  # type: ignore[override]
         value = request.COOKIES.get(settings.SESSION_COOKIE_NAME)
         session = self.SessionStore(value)
         request.session = session
         if not isinstance(session, TokenSessionStore):
-            return
+            return None
         if value and session.session_key is None:
             session.rejected = "malformed"
         session.request = request
         session.client_ip = client.recorded_ip(client.client_ip(request))
         session.client_user_agent = client.recorded_user_agent(request)
         current_session.set(session)
+        if value and guessing.is_blocked(client.client_ip(request)):
+            return guessing.too_many_requests()
+        return None
 
     def process_response(  # type: ignore[override]
         self, request: HttpRequest, response: HttpResponseBase
@@ -48,6 +57,11 @@ class SessionTokenMiddleware(SessionMiddleware):
         if not isinstance(session, TokenSessionStore):
             return super().process_response(request, response)  # type: ignore[arg-type]
         current_session.set(None)
+        unavailable = getattr(session, "unavailable", None)
+        if unavailable is not None:
+            return self._unavailable(request, unavailable, response)
+        if session.rejected in guessing.COUNTED:
+            guessing.note_invalid(client.client_ip(request), request)
         cookie_name = settings.SESSION_COOKIE_NAME
         accessed, modified, empty = (
             session.accessed,
@@ -56,6 +70,13 @@ class SessionTokenMiddleware(SessionMiddleware):
         )
         if cookie_name in request.COOKIES and empty:
             self._delete_cookie(response)
+            if (
+                conf.CLEAR_SITE_DATA_ON_LOGOUT
+                and session.end_reason == Reason.LOGOUT.value
+            ):
+                # Only on sign-out: an expired or refused cookie must not wipe
+                # the site's other cookies.
+                response["Clear-Site-Data"] = '"cookies"'
             need_vary = True
         else:
             need_vary = accessed
@@ -70,6 +91,8 @@ class SessionTokenMiddleware(SessionMiddleware):
                             "completed. The user may have signed out in a "
                             "concurrent request, for example."
                         ) from exc
+                    except StoreUnavailable as exc:
+                        return self._unavailable(request, exc)
                     refresh = True
                 elif accessed:
                     try:
@@ -78,12 +101,51 @@ class SessionTokenMiddleware(SessionMiddleware):
                         # Ended while this read-only request ran.
                         self._delete_cookie(response)
                         need_vary = True
+                    except StoreUnavailable as exc:
+                        # The page was served; only last activity is lost.
+                        _log_unavailable(exc)
             if refresh and session.session_key:
                 self._set_cookie(response, session)
                 need_vary = True
         if need_vary:
             patch_vary_headers(response, ("Cookie",))
         return response
+
+    def process_exception(
+        self, request: HttpRequest, exception: Exception
+    ) -> HttpResponseBase | None:
+        if isinstance(exception, StoreUnavailable):
+            return self._unavailable(request, exception)
+        return None
+
+    def _unavailable(
+        self,
+        request: HttpRequest,
+        exc: StoreUnavailable,
+        response: HttpResponseBase | None = None,
+    ) -> HttpResponseBase:
+        """503 when session storage does not answer: logged once, the cookie
+        left as it is (neither deleted nor re-sent), nothing saved."""
+        session: Any = getattr(request, "session", None)
+        previous: object = getattr(session, "unavailable_response", None)
+        if response is not None and response is previous:
+            return response
+        _log_unavailable(exc)
+        body: str
+        try:
+            body = render_to_string("sessiontokens/503.html", {"error": exc})
+        except TemplateDoesNotExist:
+            body = "Service unavailable: session storage is not answering."
+        made = HttpResponse(body, status=503)
+        made["Retry-After"] = "5"
+        # Logged above with the cause; keep django.request from logging it again.
+        made._has_been_logged = True  # type: ignore[attr-defined]
+        patch_cache_control(made, no_store=True)
+        patch_vary_headers(made, ("Cookie",))
+        if session is not None:
+            session.unavailable = exc
+            session.unavailable_response = made
+        return made
 
     def _set_cookie(
         self, response: HttpResponseBase, session: TokenSessionStore
@@ -115,5 +177,14 @@ class SessionTokenMiddleware(SessionMiddleware):
             domain=settings.SESSION_COOKIE_DOMAIN,
             samesite=settings.SESSION_COOKIE_SAMESITE,
         )
-        if conf.CLEAR_SITE_DATA_ON_LOGOUT and isinstance(response, HttpResponse):
-            response["Clear-Site-Data"] = '"cookies"'
+
+
+def _log_unavailable(exc: StoreUnavailable) -> None:
+    """One line per failure, without a traceback and without a token."""
+    logger.error(
+        "Session storage unavailable (%s at %s): %s",
+        exc.alias or "?",
+        exc.address or "?",
+        exc,
+        extra={"alias": exc.alias, "address": exc.address},
+    )

@@ -46,3 +46,51 @@ class Session(models.Model):
 
     def __str__(self) -> str:
         return self.public_id
+
+
+class SessionEvent(models.Model):
+    """One lifecycle event of a signed-in session (the audit trail).
+
+    ``public_id`` is plain text, not a foreign key: events outlive sessions.
+    """
+
+    class Kind(models.TextChoices):
+        CREATED = "created", _("created")
+        ROTATED = "rotated", _("rotated")
+        ENDED = "ended", _("ended")
+        REUSE_DETECTED = "reuse_detected", _("token reuse detected")
+
+    time = models.DateTimeField(_("time"), db_index=True)
+    kind = models.CharField(_("event"), max_length=20, choices=Kind.choices)
+    public_id = models.CharField(_("session id"), max_length=32, db_index=True)
+    previous_public_id = models.CharField(
+        _("previous session id"), max_length=32, blank=True, default=""
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="session_events",
+        verbose_name=_("user"),
+    )
+    reason = models.CharField(_("reason"), max_length=32, blank=True, default="")
+    actor = models.CharField(_("actor"), max_length=16, blank=True, default="")
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("ended by"),
+    )
+    ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        db_table = "sessiontokens_event"
+        verbose_name = _("session event")
+        verbose_name_plural = _("session events")
+        ordering = ["-time", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.kind}"

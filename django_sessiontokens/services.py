@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from django_sessiontokens import signals
+from django_sessiontokens import audit, signals
 from django_sessiontokens.models import Session
 from django_sessiontokens.stores.base import BaseStore, SessionRecord
 
@@ -114,6 +114,9 @@ def _announce_ended(
     if not records:
         return
     reason_value, actor_value = _value(reason), _value(actor)
+    audit.record_ended(
+        records, reason=reason_value, actor=actor_value, ended_by=ended_by
+    )
     for record in records:
         logger.info(
             "session ended",
@@ -263,7 +266,38 @@ def clear_expired() -> int:
     return sum(purge_expired())
 
 
+def count_expired(
+    *, now: datetime | None = None, store: BaseStore | None = None
+) -> int:
+    """How many sessions ``purge_expired`` would remove now."""
+    store = store or get_store()
+    return store.count_expired(now or timezone.now())
+
+
+def search_sessions(
+    *,
+    state: str = "active",
+    user_ids: list[str] | None = None,
+    offset: int = 0,
+    limit: int = 100,
+    now: datetime | None = None,
+    store: BaseStore | None = None,
+) -> tuple[int, list[SessionInfo]]:
+    """Signed-in sessions, most recently active first: ``(total, page)``.
+    ``state`` is ``"active"``, ``"expired"`` or ``"all"``."""
+    store = store or get_store()
+    total, records = store.search(
+        now=now or timezone.now(),
+        user_ids=user_ids,
+        state=state,
+        offset=offset,
+        limit=limit,
+    )
+    return total, [SessionInfo.from_record(record) for record in records]
+
+
 def announce_created(record: SessionRecord, request: HttpRequest | None) -> None:
+    audit.record_created(record, request)
     transaction.on_commit(
         lambda: signals.session_created.send(
             sender=Session,
@@ -288,6 +322,7 @@ def announce_rotated_to(
     reason: str,
     request: HttpRequest | None = None,
 ) -> None:
+    audit.record_rotated(previous_public_id, record, reason=reason, request=request)
     transaction.on_commit(
         lambda: signals.session_rotated.send(
             sender=Session,
@@ -314,6 +349,7 @@ def report_reuse(
         request=request,
         store=store,
     )
+    audit.record_reuse(record)
     transaction.on_commit(
         lambda: signals.session_reuse_detected.send(
             sender=Session,

@@ -75,7 +75,10 @@ def routing_tag(user_id: object | None, *, secret: str | None = None) -> str:
     if user_id is None or user_id == "":
         return _b64(secrets.token_bytes(6))
     digest = salted_hmac(
-        _TAG_SALT, str(user_id), secret=secret or settings.SECRET_KEY
+        _TAG_SALT,
+        str(user_id),
+        secret=secret or settings.SECRET_KEY,
+        algorithm="sha256",
     ).digest()
     return _b64(digest[:6])
 

@@ -10,7 +10,8 @@ if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[redis]"
+PY="$(cd "$VENV" && pwd)/bin/python"
 cd example_project
-../"$VENV"/bin/python manage.py migrate --no-input
-../"$VENV"/bin/python manage.py createdemousers
-exec ../"$VENV"/bin/python manage.py runserver "${ADDRESS:-127.0.0.1:8000}"
+"$PY" manage.py migrate --no-input
+"$PY" manage.py createdemousers
+exec "$PY" manage.py runserver "${ADDRESS:-127.0.0.1:8000}"

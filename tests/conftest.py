@@ -68,6 +68,16 @@ def other_user(db):
     return UserFactory()
 
 
+async def aforce_login(client, user):
+    """``AsyncClient.aforce_login`` (Django 5.0+), or its sync twin on 4.2."""
+    if hasattr(client, "aforce_login"):
+        await client.aforce_login(user)
+    else:
+        from asgiref.sync import sync_to_async
+
+        await sync_to_async(client.force_login)(user)
+
+
 @contextmanager
 def capture_signal(signal):
     """Collect a signal's kwargs; always disconnects."""

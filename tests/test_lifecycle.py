@@ -166,8 +166,11 @@ def test_signals_wait_for_commit(engine, user, store):
     assert len(ended) == 1
 
 
-def test_rolled_back_end_fires_nothing(user, store):
+def test_rolled_back_end_fires_nothing(user):
     """db engine: the deletion and its signal roll back together."""
+    from django_sessiontokens.backends.db import SessionStore
+
+    store = SessionStore.get_store()
     login(Client(), user)
     with (
         capture_signal(signals.session_ended) as ended,

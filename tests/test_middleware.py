@@ -6,6 +6,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from tests.conftest import aforce_login
+
 pytestmark = pytest.mark.django_db
 
 
@@ -176,7 +178,7 @@ def test_session_written_by_a_view_costs_one_write(user):
 
 @pytest.mark.django_db(transaction=True)
 async def test_async_views_and_middleware(engine, async_client, user):
-    await async_client.aforce_login(user)
+    await aforce_login(async_client, user)
     response = await async_client.get("/awhoami/")
     assert response.status_code == 200
     assert response.json()["user"] == user.username

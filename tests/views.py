@@ -1,4 +1,5 @@
-from django.contrib.auth import get_user_model, login
+from asgiref.sync import sync_to_async
+from django.contrib.auth import get_user, get_user_model, login
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -16,7 +17,8 @@ def whoami(request):
 
 
 async def awhoami(request):
-    user = await request.auser()
+    auser = getattr(request, "auser", None)  # Django 5.0+
+    user = await auser() if auser else await sync_to_async(get_user)(request)
     return JsonResponse(
         {"user": user.get_username() if user.is_authenticated else None}
     )

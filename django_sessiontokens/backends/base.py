@@ -17,7 +17,7 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import SessionBase
 from django.utils import timezone
 
-from django_sessiontokens import policy, services, tokens
+from django_sessiontokens import binding, limits, policy, services, tokens
 from django_sessiontokens.conf import conf
 from django_sessiontokens.exceptions import CreateError, UpdateError
 from django_sessiontokens.stores.base import BaseStore, SessionRecord
@@ -71,7 +71,13 @@ class TokenSessionStore(SessionBase):
         return tokens.parse(key, accept_legacy=conf.ACCEPT_IMPORTED) is not None
 
     def _token(self) -> tokens.Token | None:
-        return tokens.parse(self.session_key, accept_legacy=conf.ACCEPT_IMPORTED)
+        key = self.session_key
+        cached = self.__dict__.get("_parsed")
+        if cached is not None and cached[0] == key:
+            return cached[1]  # type: ignore[no-any-return]
+        token = tokens.parse(key, accept_legacy=conf.ACCEPT_IMPORTED)
+        self._parsed = (key, token)
+        return token
 
     @property
     def public_id(self) -> str | None:
@@ -147,7 +153,10 @@ class TokenSessionStore(SessionBase):
         if not tokens.verify(token.secret, record.secret_hash):
             return self._load_retired(token, record, now, store)
         data = self._deserialize(record.data)
-        if policy.is_expired(now, self._end(now, record, data)):
+        if policy.is_expired(now, self._end(now, record, data)) or (
+            # An imported session also ends when the old one would have.
+            token.legacy and policy.is_expired(now, record.expires_at)
+        ):
             return self._forget("expired")
         self._record = record
         self._loaded_at = now
@@ -155,6 +164,29 @@ class TokenSessionStore(SessionBase):
             # An imported django.contrib.sessions cookie: accepted once, then
             # replaced by a token of ours on this response.
             self._rotate_new_id(data, reason="imported")
+            return data
+        return self._apply_binding(record, data, store)
+
+    def _apply_binding(
+        self, record: SessionRecord, data: dict[str, Any], store: BaseStore
+    ) -> dict[str, Any]:
+        """IP / user-agent change policy (``binding``)."""
+        action = binding.check(
+            record,
+            ip=self.client_ip,
+            user_agent=self.client_user_agent,
+            request=self.request,
+        )
+        if action == "end":
+            services.end_sessions(
+                [record.public_id],
+                reason=services.Reason.BINDING,
+                request=self.request,
+                store=store,
+            )
+            return self._forget("ended")
+        if action == "rotate":
+            self._rotate_new_id(data, reason="binding")
         return data
 
     def _load_retired(
@@ -179,7 +211,7 @@ class TokenSessionStore(SessionBase):
                         return self._forget("expired")
                     self._record = record
                     self._loaded_at = now
-                    return data
+                    return self._apply_binding(record, data, store)
             return self._reuse_detected(record)
         if secret_hash in retired:
             return self._reuse_detected(record)
@@ -275,6 +307,14 @@ class TokenSessionStore(SessionBase):
             # privilege change, so the token changes too.
             self._rotate_new_id(data, reason="privilege_change")
             return self._save_pending(data)
+        if policy.needs_rotation(
+            now, record.rotated_at or record.created_at, conf.ROTATE_INTERVAL
+        ):
+            self.rotate_secret(now)
+            if self._pending is not None:  # binding rotated it meanwhile
+                return self._save_pending(data)
+            record = self._record
+            assert record is not None
         changes: dict[str, Any] = {
             "data": self._serialize(data),
             "user_id": user_id,
@@ -357,6 +397,9 @@ class TokenSessionStore(SessionBase):
             now, record.rotated_at or record.created_at, conf.ROTATE_INTERVAL
         ):
             self.rotate_secret(now)
+            if self._pending is not None:  # binding rotated it meanwhile
+                self._save_pending(self._cache())
+                return True
             record = self._record
             assert record is not None
         changes = self._client_changes(record)
@@ -411,6 +454,23 @@ class TokenSessionStore(SessionBase):
         elif self.session_key is not None:
             self.rotate(reason="login")
         self.mark_authenticated()
+        if conf.MAX_SESSIONS_PER_USER is not None:
+            # Stores the new record now, under the user's lock (``limits``).
+            limits.admit(self)
+
+    @property
+    def authenticated_at(self) -> datetime | None:
+        """When the signed-in user last authenticated; ``None`` if nobody is
+        signed in. Loads the session."""
+        data: dict[str, Any] = self._get_session()  # type: ignore[attr-defined]
+        if self._user_id(data) is None:
+            return None
+        if self._authenticated_now:
+            return timezone.now()
+        if self._record is not None:
+            return self._record.authenticated_at
+        value = (self._pending or {}).get("authenticated_at")
+        return value if isinstance(value, datetime) else None
 
     def mark_authenticated(self) -> None:
         """A (re-)authentication happened in this request."""
@@ -541,3 +601,67 @@ class TokenSessionStore(SessionBase):
 
     async def atouch(self) -> bool:
         return await sync_to_async(self.touch)()
+
+    if not TYPE_CHECKING and not hasattr(SessionBase, "aget"):  # Django 4.2
+        # Django 5.0 added the async session API; offer it on 4.2 as well.
+        async def _aget_session(self, no_load: bool = False) -> dict[str, Any]:
+            return await sync_to_async(self._get_session)(no_load)
+
+        async def aget(self, key: str, default: Any = None) -> Any:
+            return (await self._aget_session()).get(key, default)
+
+        async def aset(self, key: str, value: Any) -> None:
+            (await self._aget_session())[key] = value
+            self.modified = True
+
+        async def apop(self, key: str, *args: Any) -> Any:
+            session = await self._aget_session()
+            self.modified = self.modified or key in session
+            return session.pop(key, *args)
+
+        async def asetdefault(self, key: str, value: Any) -> Any:
+            session = await self._aget_session()
+            if key not in session:
+                await self.aset(key, value)
+            return session[key]
+
+        async def aupdate(self, dict_: dict[str, Any]) -> None:
+            (await self._aget_session()).update(dict_)
+            self.modified = True
+
+        async def ahas_key(self, key: str) -> bool:
+            return key in (await self._aget_session())
+
+        async def akeys(self) -> Any:
+            return (await self._aget_session()).keys()
+
+        async def avalues(self) -> Any:
+            return (await self._aget_session()).values()
+
+        async def aitems(self) -> Any:
+            return (await self._aget_session()).items()
+
+        async def aset_expiry(self, value: Any) -> None:
+            await sync_to_async(self.set_expiry)(value)
+
+        async def aget_expire_at_browser_close(self) -> bool:
+            return await sync_to_async(self.get_expire_at_browser_close)()
+
+        async def aexists(self, session_key: str | None) -> bool:
+            return await sync_to_async(self.exists)(session_key)
+
+        async def acreate(self) -> None:
+            await sync_to_async(self.create)()
+
+        async def asave(self, must_create: bool = False) -> None:
+            await sync_to_async(self.save)(must_create)
+
+        async def adelete(self, session_key: str | None = None) -> None:
+            await sync_to_async(self.delete)(session_key)
+
+        async def aload(self) -> dict[str, Any]:
+            return await sync_to_async(self.load)()
+
+        @classmethod
+        async def aclear_expired(cls) -> None:
+            await sync_to_async(cls.clear_expired)()

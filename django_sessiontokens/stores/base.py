@@ -132,3 +132,17 @@ class BaseStore(abc.ABC):
     def all(self) -> Iterator[SessionRecord]:
         """Every stored record (for listings and tests); may be slow."""
         raise NotImplementedError
+
+    def create_many(self, records: Sequence[SessionRecord]) -> list[str]:
+        """Insert the records whose public id is free (imports); return the
+        public ids inserted. Engines may override this with a bulk insert."""
+        from django_sessiontokens.exceptions import CreateError
+
+        created: list[str] = []
+        for record in records:
+            try:
+                self.create(record)
+            except CreateError:
+                continue
+            created.append(record.public_id)
+        return created

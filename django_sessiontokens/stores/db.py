@@ -138,6 +138,27 @@ class DatabaseStore(BaseStore):
     def count(self) -> int:
         return int(self._manager().count())
 
+    def count_expired(self, now: datetime) -> int:
+        return int(self._manager().filter(expires_at__lte=now).count())
+
+    def create_many(self, records: Sequence[SessionRecord]) -> list[str]:
+        ids = [record.public_id for record in records]
+        with transaction.atomic(using=self.using):
+            taken = set(
+                self._manager()
+                .filter(public_id__in=ids)
+                .values_list("public_id", flat=True)
+            )
+            fresh = [record for record in records if record.public_id not in taken]
+            self._manager().bulk_create(
+                [
+                    Session(**{name: getattr(record, name) for name in _COLUMNS})
+                    for record in fresh
+                ],
+                ignore_conflicts=True,
+            )
+        return [record.public_id for record in fresh]
+
     def all(self) -> Iterator[SessionRecord]:
         for row in self._manager().values(*_COLUMNS).iterator():
             yield _record(row)

@@ -1,0 +1,196 @@
+"""Our engines beside Django's, request by request.
+
+    python -m benchmarks.run                        # SQLite file, Redis db 10
+    python -m benchmarks.run --database postgres    # DATABASE_URL or local "bench"
+
+Each configuration runs in its own process (``benchmarks.worker``) through
+Django's WSGI handler with the session and authentication middleware. The
+request measures run ``--rounds`` times, interleaved, and the table keeps each
+configuration's lowest median; listing and ending one user's sessions runs
+once, at each of ``--sizes`` sessions stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from benchmarks.engines import BY_NAME, ENGINES, Engine
+
+POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/bench"
+REQUESTS = ["read", "write", "login"]
+#: (what, ours, Django's, the most ours may cost relative to Django's)
+TARGETS = [
+    ("read", "ours-redis", "django-cache", 1.0),
+    ("write", "ours-redis", "django-cache", 0.9),
+    ("read", "ours-db", "django-db", 1.0),
+]
+#: Listing stays flat: at 10x the sessions, at most this much slower.
+FLAT = 1.3
+
+
+def worker(engine: Engine, args: argparse.Namespace, part: str) -> dict[str, Any]:
+    env = dict(os.environ, BENCH_ENGINE=engine.name, BENCH_REDIS_URL=args.redis_url)
+    env["BENCH_SQLITE"] = str(Path(tempfile.gettempdir()) / f"bench-{engine.name}.db")
+    if args.database == "postgres":
+        env["DATABASE_URL"] = os.environ.get("DATABASE_URL", POSTGRES_URL)
+    else:
+        env.pop("DATABASE_URL", None)
+    command = [
+        sys.executable,
+        "-m",
+        "benchmarks.worker",
+        f"--part={part}",
+        f"--iterations={args.iterations}",
+        f"--warmup={args.warmup}",
+        f"--sizes={','.join(map(str, args.sizes))}",
+    ]
+    done = subprocess.run(command, env=env, stdout=subprocess.PIPE, check=False)
+    if done.returncode != 0:
+        return {"failed": f"exit status {done.returncode}"}
+    result: dict[str, Any] = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    return result
+
+
+def collect(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
+    engines = [BY_NAME[name] for name in args.engines]
+    results: dict[str, dict[str, Any]] = {engine.name: {} for engine in engines}
+    for round_ in range(args.rounds):
+        for engine in engines:
+            print(f"round {round_ + 1}: {engine.name}", file=sys.stderr, flush=True)
+            found = worker(engine, args, "requests")
+            mine = results[engine.name]
+            if "read" not in found:
+                mine.update(found)
+                continue
+            for name in REQUESTS:
+                if (
+                    name not in mine
+                    or found[name]["median_us"] < mine[name]["median_us"]
+                ):
+                    mine[name] = found[name]
+    if args.sizes:
+        for engine in engines:
+            if "unavailable" in results[engine.name]:
+                continue
+            print(f"listing: {engine.name}", file=sys.stderr, flush=True)
+            results[engine.name].update(worker(engine, args, "listing"))
+    return results
+
+
+def _redis(row: dict[str, Any]) -> str:
+    calls, commands = row["redis_calls"], row["redis_commands"]
+    if not calls:
+        return "-"
+    return f"{calls:g}" if calls == commands else f"{calls:g} ({commands:g})"
+
+
+def table(results: dict[str, dict[str, Any]], sizes: list[int]) -> list[str]:
+    measures = [
+        *REQUESTS,
+        *(f"{kind}@{size}" for size in sizes for kind in ("list", "end")),
+    ]
+    lines = [
+        "| measure | engine | median µs | SQL | Redis calls (cmds) | ours / Django |",
+        "| --- | --- | ---: | ---: | ---: | ---: |",
+    ]
+    for measure in measures:
+        for name, found in results.items():
+            if "unavailable" in found or "failed" in found:
+                continue
+            row = found.get(measure)
+            if row is None:
+                continue
+            engine = BY_NAME[name]
+            other = results.get(engine.counterpart, {}).get(measure)
+            ratio = ""
+            if engine.ours and other:
+                ratio = f"{row['median_us'] / other['median_us']:.2f}x"
+            label = measure.replace("@", " @ ")
+            if not engine.ours and measure.split("@")[0] in ("list", "end"):
+                name = f"{name} (scan + decode all)"
+            lines.append(
+                f"| {label} | {name} | {row['median_us']:,.0f} | {row['sql']:g} "
+                f"| {_redis(row)} | {ratio} |"
+            )
+    for name, found in results.items():
+        if "unavailable" in found or "failed" in found:
+            reason = found.get("unavailable") or found.get("failed")
+            lines.append(f"| - | {name} | not measured: {reason} | | | |")
+    return lines
+
+
+def verdicts(results: dict[str, dict[str, Any]], sizes: list[int]) -> list[str]:
+    lines = []
+    for measure, ours, theirs, limit in TARGETS:
+        a = results.get(ours, {}).get(measure)
+        b = results.get(theirs, {}).get(measure)
+        if not a or not b:
+            lines.append(f"- {measure}: {ours} <= {limit}x {theirs}: not measured")
+            continue
+        ratio = a["median_us"] / b["median_us"]
+        verdict = "met" if ratio <= limit else "MISSED"
+        lines.append(
+            f"- {measure}: {ours} / {theirs} = {ratio:.2f}x "
+            f"(target <= {limit}x): {verdict}"
+        )
+    if len(sizes) >= 2:
+        small, large = sizes[0], sizes[-1]
+        for engine in ENGINES:
+            found = results.get(engine.name, {})
+            if not engine.ours or f"list@{large}" not in found:
+                continue
+            growth = (
+                found[f"list@{large}"]["median_us"]
+                / found[f"list@{small}"]["median_us"]
+            )
+            verdict = "met" if growth <= FLAT else "MISSED"
+            lines.append(
+                f"- list, {engine.name}: {large:,} / {small:,} sessions stored = "
+                f"{growth:.2f}x (flat: <= {FLAT}x): {verdict}"
+            )
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database", choices=["sqlite", "postgres"], default="sqlite")
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/10")
+    parser.add_argument("--engines", nargs="+", default=[e.name for e in ENGINES])
+    parser.add_argument("--iterations", type=int, default=2000)
+    parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--sizes",
+        type=lambda v: [int(x) for x in v.split(",") if x],
+        default=[10_000, 100_000],
+        help="sessions stored for list/end (comma-separated; empty to skip)",
+    )
+    parser.add_argument("--json", help="also write the raw results here")
+    args = parser.parse_args()
+    started = time.strftime("%Y-%m-%d %H:%M")
+    results = collect(args)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    print(
+        f"\n{started}, {args.database}, Python {platform.python_version()}, "
+        f"{args.rounds} round(s) of {args.iterations} requests per measure "
+        f"(lowest median kept)\n"
+    )
+    print("\n".join(table(results, args.sizes)))
+    print()
+    print("\n".join(verdicts(results, args.sizes)))
+
+
+if __name__ == "__main__":
+    main()

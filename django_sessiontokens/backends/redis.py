@@ -1,0 +1,35 @@
+"""``SESSION_ENGINE = "django_sessiontokens.backends.redis"``: sessions live
+only in Redis, reached through the django-redis cache alias
+``SESSIONTOKENS_REDIS_CACHE`` or the client ``SESSIONTOKENS_REDIS_CLIENT``.
+
+When Redis cannot be reached, loading a session raises ``StoreUnavailable``
+and the middleware answers 503, keeping the cookie."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django_sessiontokens.backends.base import TokenSessionStore
+from django_sessiontokens.exceptions import StoreUnavailable
+from django_sessiontokens.stores.redis import RedisStore
+
+_store = RedisStore()
+
+
+class SessionStore(TokenSessionStore):
+    store_name = "redis"
+
+    #: Set when loading failed because Redis did not answer (the middleware
+    #: then answers 503 and leaves the cookie alone).
+    unavailable: StoreUnavailable | None = None
+
+    @classmethod
+    def get_store(cls) -> RedisStore:
+        return _store
+
+    def load(self) -> dict[str, Any]:
+        try:
+            return super().load()
+        except StoreUnavailable as exc:
+            self.unavailable = exc
+            raise

@@ -1,0 +1,20 @@
+"""``include("django_sessiontokens.urls")``: the "your sessions" page and its
+JSON API. The names (namespace ``sessiontokens``) are part of the public
+contract."""
+
+from __future__ import annotations
+
+from django.urls import path
+
+from django_sessiontokens import views
+
+app_name = "sessiontokens"
+
+urlpatterns = [
+    path("", views.session_list, name="list"),
+    path("end-others/", views.end_other_sessions, name="end-others"),
+    path("<str:public_id>/end/", views.end_session, name="end"),
+    path("api/", views.api_list, name="api"),
+    path("api/end-others/", views.api_end_others, name="api-end-others"),
+    path("api/<str:public_id>/", views.api_session, name="api-session"),
+]

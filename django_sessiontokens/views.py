@@ -1,0 +1,297 @@
+"""The signed-in user's "your sessions" page and its JSON API.
+
+Both list what ``services.list_user_sessions`` returns and end sessions only
+through ``services``; a public id that is not one of the user's own live
+sessions is a 404, whether it exists or not. Ending the session of the
+request itself signs the user out (the response clears the cookie).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import wraps
+from typing import Any
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    HttpResponseRedirect,
+    JsonResponse,
+)
+from django.middleware.csrf import CsrfViewMiddleware, get_token
+from django.shortcuts import redirect, render, resolve_url
+from django.utils import timezone
+from django.utils.timesince import timesince, timeuntil
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt, csrf_protect
+from django.views.decorators.http import require_GET, require_POST
+
+from django_sessiontokens import devices, services, tokens
+from django_sessiontokens.services import Actor, Reason, SessionInfo
+
+View = Callable[..., HttpResponseBase]
+
+
+# Listing ------------------------------------------------------------------
+def _ago(moment: datetime, now: datetime) -> str:
+    if now - moment < timedelta(minutes=1):
+        return _("just now")
+    return _("%(time)s ago") % {"time": timesince(moment, now, depth=1)}
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """One session as the page and the API show it."""
+
+    info: SessionInfo
+    current: bool
+    device: devices.DeviceInfo
+    now: datetime
+
+    @property
+    def public_id(self) -> str:
+        return self.info.public_id
+
+    @property
+    def created(self) -> datetime:
+        return self.info.authenticated_at or self.info.created_at
+
+    @property
+    def created_ago(self) -> str:
+        return _ago(self.created, self.now)
+
+    @property
+    def last_activity_ago(self) -> str:
+        """As recorded (written at most once per touch interval)."""
+        return _ago(self.info.last_activity, self.now)
+
+    @property
+    def last_seen(self) -> str:
+        """For a listing: the session showing it is active now."""
+        return _("now") if self.current else self.last_activity_ago
+
+    @property
+    def expires_in(self) -> str:
+        return timeuntil(self.info.expires_at, self.now, depth=1)
+
+    def as_json(self) -> dict[str, Any]:
+        info = self.info
+        return {
+            "id": info.public_id,
+            "current": self.current,
+            "created": info.created_at.isoformat(),
+            "authenticated": (
+                info.authenticated_at.isoformat() if info.authenticated_at else None
+            ),
+            "last_activity": info.last_activity.isoformat(),
+            "expires": info.expires_at.isoformat(),
+            "ip": info.ip,
+            "user_agent": info.user_agent,
+            "device": {
+                "label": self.device.label,
+                "browser": self.device.browser,
+                "os": self.device.os,
+                "kind": self.device.kind,
+            },
+        }
+
+
+def current_public_id(request: HttpRequest) -> str | None:
+    """The public id of the request's own session (``None`` if it has none)."""
+    public_id = getattr(request.session, "public_id", None)
+    return public_id if isinstance(public_id, str) else None
+
+
+def session_rows(request: HttpRequest) -> list[SessionRow]:
+    """The user's live sessions, the request's own first, then by activity."""
+    current = current_public_id(request)
+    now = timezone.now()
+    rows = [
+        SessionRow(
+            info=info,
+            current=info.public_id == current,
+            device=devices.describe(info.user_agent),
+            now=now,
+        )
+        for info in services.list_user_sessions(request.user)
+    ]
+    rows.sort(key=lambda row: not row.current)  # stable: activity order kept
+    return rows
+
+
+# Ending -------------------------------------------------------------------
+def _end_own(request: HttpRequest, public_id: str) -> bool | None:
+    """End one of the user's sessions: ``None`` when it is not theirs (or
+    not live), else whether the request's own session was ended (then the
+    user has been signed out)."""
+    ended = services.end_session(
+        public_id,
+        user=request.user,
+        reason=Reason.REVOKED,
+        actor=Actor.USER,
+        ended_by=request.user,
+        request=request,
+    )
+    if not ended:
+        return None
+    if public_id == current_public_id(request):
+        logout(request)  # the record is gone: this only clears the request
+        return True
+    return False
+
+
+def _end_others(request: HttpRequest) -> list[SessionInfo]:
+    return services.end_user_sessions(
+        request.user,
+        except_=request.session,
+        reason=Reason.REVOKED,
+        actor=Actor.USER,
+        ended_by=request.user,
+        request=request,
+    )
+
+
+# The page -----------------------------------------------------------------
+@never_cache
+@login_required
+@require_GET
+def session_list(request: HttpRequest) -> HttpResponse:
+    rows = session_rows(request)
+    return render(
+        request,
+        "sessiontokens/sessions.html",
+        {
+            "sessions": rows,
+            "others": [row for row in rows if not row.current],
+        },
+    )
+
+
+def _signed_out_redirect() -> HttpResponseRedirect:
+    target = getattr(settings, "LOGOUT_REDIRECT_URL", None) or settings.LOGIN_URL
+    return HttpResponseRedirect(resolve_url(target))
+
+
+@never_cache
+@csrf_protect
+@login_required
+@require_POST
+def end_session(request: HttpRequest, public_id: str) -> HttpResponseBase:
+    if not tokens.is_public_id(public_id):
+        raise Http404
+    signed_out = _end_own(request, public_id)
+    if signed_out is None:
+        raise Http404
+    if signed_out:
+        return _signed_out_redirect()
+    messages.success(request, _("That session was signed out."), fail_silently=True)
+    return redirect("sessiontokens:list")
+
+
+@never_cache
+@csrf_protect
+@login_required
+@require_POST
+def end_other_sessions(request: HttpRequest) -> HttpResponseBase:
+    count = len(_end_others(request))
+    if count:
+        text = ngettext(
+            "%(count)d other session was signed out.",
+            "%(count)d other sessions were signed out.",
+            count,
+        ) % {"count": count}
+    else:
+        text = _("There were no other sessions to sign out.")
+    messages.success(request, text, fail_silently=True)
+    return redirect("sessiontokens:list")
+
+
+# The JSON API ---------------------------------------------------------------
+def _error(status: int, message: str, **headers: str) -> JsonResponse:
+    response = JsonResponse({"error": message}, status=status)
+    for name, value in headers.items():
+        response[name] = value
+    return response
+
+
+def _no_response(request: HttpRequest) -> HttpResponse:
+    return HttpResponse()
+
+
+def _csrf_failed(request: HttpRequest) -> bool:
+    """Django's own CSRF check (it logs the failure on django.security.csrf);
+    the caller answers in JSON instead of the HTML failure page."""
+    check = CsrfViewMiddleware(_no_response)
+    check.process_request(request)
+    return check.process_view(request, _no_response, (), {}) is not None
+
+
+def api_view(*methods: str) -> Callable[[View], View]:
+    """JSON errors for a wrong method (405), no signed-in user (401) and a
+    failed CSRF check on unsafe methods (403); never cached."""
+
+    def decorator(view: View) -> View:
+        @wraps(view)
+        def wrapped(
+            request: HttpRequest, *args: Any, **kwargs: Any
+        ) -> HttpResponseBase:
+            if request.method not in methods:
+                return _error(405, _("Method not allowed."), Allow=", ".join(methods))
+            if not request.user.is_authenticated:
+                return _error(401, _("Authentication required."))
+            if request.method not in ("GET", "HEAD", "OPTIONS") and _csrf_failed(
+                request
+            ):
+                return _error(
+                    403,
+                    _(
+                        "CSRF verification failed: send the CSRF token in the "
+                        "X-CSRFToken header."
+                    ),
+                )
+            return view(request, *args, **kwargs)
+
+        return csrf_exempt(never_cache(wrapped))
+
+    return decorator
+
+
+@api_view("GET")
+def api_list(request: HttpRequest) -> HttpResponseBase:
+    get_token(request)  # a script that lists can then send the CSRF header
+    rows = session_rows(request)
+    return JsonResponse({"sessions": [row.as_json() for row in rows]})
+
+
+@api_view("GET", "DELETE")
+def api_session(request: HttpRequest, public_id: str) -> HttpResponseBase:
+    if not tokens.is_public_id(public_id):
+        return _error(400, _("Malformed session id."))
+    not_found = _error(404, _("No such session."))
+    if request.method == "GET":
+        for row in session_rows(request):
+            if row.public_id == public_id:
+                return JsonResponse(row.as_json())
+        return not_found
+    signed_out = _end_own(request, public_id)
+    if signed_out is None:
+        return not_found
+    return JsonResponse({"id": public_id, "ended": True, "signed_out": signed_out})
+
+
+@api_view("POST")
+def api_end_others(request: HttpRequest) -> HttpResponseBase:
+    ended = _end_others(request)
+    return JsonResponse(
+        {"ended": [info.public_id for info in ended], "count": len(ended)}
+    )

@@ -1,0 +1,99 @@
+"""Settings of the example project: SQLite and nothing else by default.
+
+Environment variables:
+
+* ``SESSION_ENGINE_NAME``: ``db`` (default), ``redis`` or ``cached_db``;
+* ``REDIS_URL``: the Redis server for the last two
+  (default ``redis://127.0.0.1:6379/0``);
+* ``EXAMPLE_DATABASE``: the SQLite file (default ``db.sqlite3`` here);
+* ``DJANGO_DEBUG``: ``0`` turns debug off.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "example-project-not-a-secret")
+DEBUG = os.environ.get("DJANGO_DEBUG", "1") != "0"
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]"]
+
+INSTALLED_APPS = [
+    "demo",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_sessiontokens",
+]
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django_sessiontokens.middleware.SessionTokenMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ]
+        },
+    }
+]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": os.environ.get("EXAMPLE_DATABASE") or BASE_DIR / "db.sqlite3",
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Sessions ----------------------------------------------------------------
+SESSION_ENGINE_NAME = os.environ.get("SESSION_ENGINE_NAME", "db")
+if SESSION_ENGINE_NAME not in ("db", "redis", "cached_db"):
+    raise ImproperlyConfigured(
+        f"SESSION_ENGINE_NAME={SESSION_ENGINE_NAME!r}: use db, redis or cached_db."
+    )
+SESSION_ENGINE = f"django_sessiontokens.backends.{SESSION_ENGINE_NAME}"
+
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if SESSION_ENGINE_NAME != "db":
+    CACHES["sessions"] = {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+    }
+    SESSIONTOKENS_REDIS_CACHE = "sessions"
+
+# The defaults follow NIST SP 800-63B AAL2: 1 hour idle, 24 hours in all.
+# SESSIONTOKENS_IDLE_TIMEOUT = 15 * 60  # for example
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "home"
+
+USE_TZ = True
+TIME_ZONE = "UTC"
+USE_I18N = True
+LANGUAGE_CODE = "en"
+STATIC_URL = "static/"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]

@@ -1,0 +1,25 @@
+"""The home page: who is signed in, and this session as the server sees it."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+
+from django_sessiontokens import devices
+from django_sessiontokens.services import SessionInfo
+from django_sessiontokens.views import SessionRow
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    row = None
+    signed_in = request.user.is_authenticated  # loads the session
+    record = getattr(request.session, "record", None)
+    if signed_in and record is not None:
+        row = SessionRow(
+            info=SessionInfo.from_record(record),
+            current=True,
+            device=devices.describe(record.user_agent),
+            now=timezone.now(),
+        )
+    return render(request, "demo/home.html", {"row": row})

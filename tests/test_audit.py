@@ -1,0 +1,225 @@
+"""The audit trail: what is recorded, switching it off, pruning by age."""
+
+import logging
+from datetime import timedelta
+
+import pytest
+from django.db import DatabaseError
+from django.test import Client
+from django.utils import timezone
+
+from django_sessiontokens import audit, services
+from django_sessiontokens.models import SessionEvent
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "pw-correct-horse"
+
+
+@pytest.fixture
+def commit(django_capture_on_commit_callbacks):
+    """Run on-commit callbacks (events are written after commit)."""
+    return lambda: django_capture_on_commit_callbacks(execute=True)
+
+
+def log_in(user, ip="203.0.113.9"):
+    client = Client(REMOTE_ADDR=ip)
+    client.get("/set/")  # an anonymous session first
+    anonymous = client.cookies["sessionid"].value[:24]
+    response = client.post("/login/", {"username": user.username, "password": PASSWORD})
+    assert response.status_code == 302
+    return client, anonymous
+
+
+def public_id(client):
+    return client.cookies["sessionid"].value[:24]
+
+
+def events(**filters):
+    return list(
+        SessionEvent.objects.filter(**filters)
+        .order_by("id")
+        .values_list("kind", "reason", "actor")
+    )
+
+
+def test_sign_in_and_sign_out(engine, user, commit):
+    with commit():
+        client, anonymous = log_in(user)
+        signed_in = public_id(client)
+        client.post("/logout/")
+
+    created, ended = SessionEvent.objects.order_by("id")
+    assert (created.kind, created.reason, created.actor) == ("created", "login", "user")
+    assert created.public_id == signed_in
+    assert created.previous_public_id == anonymous
+    assert created.user == user and created.ip == "203.0.113.9"
+    assert (ended.kind, ended.reason, ended.actor) == ("ended", "logout", "user")
+    assert ended.public_id == signed_in and ended.user == user
+    assert ended.ended_by == user  # who signed out
+    # Anonymous sessions are not recorded.
+    assert not SessionEvent.objects.filter(public_id=anonymous).exists()
+
+
+def test_periodic_rotation_and_privilege_change(
+    engine, user, commit, settings, time_machine
+):
+    settings.SESSIONTOKENS_ROTATE_INTERVAL = 600
+    time_machine.move_to(timezone.now(), tick=False)
+    client, _ = log_in(user)
+    first = public_id(client)
+    time_machine.shift(timedelta(minutes=11))
+    with commit():
+        client.get("/whoami/")
+        client.force_login(user)  # signing in again: a new session
+
+    assert events(public_id=first) == [("rotated", "periodic", "system")]
+    rotated = SessionEvent.objects.get(public_id=first)
+    assert rotated.previous_public_id == first  # same session, new secret
+    assert rotated.user == user
+
+
+def test_ended_by_an_admin_and_by_the_system(engine, user, other_user, commit):
+    admin_user = UserFactory(is_staff=True)
+    with commit():
+        mine, _ = log_in(user)
+        log_in(other_user)
+        services.end_sessions(
+            [public_id(mine)],
+            reason=services.Reason.REVOKED,
+            actor=services.Actor.ADMIN,
+            ended_by=admin_user,
+        )
+        other_user.is_active = False
+        other_user.save()
+
+    revoked = SessionEvent.objects.get(kind="ended", public_id=public_id(mine))
+    assert (revoked.reason, revoked.actor, revoked.ended_by) == (
+        "revoked",
+        "admin",
+        admin_user,
+    )
+    disabled = SessionEvent.objects.get(kind="ended", user=other_user)
+    assert (disabled.reason, disabled.actor) == ("user_disabled", "system")
+
+
+def test_many_ended_at_once_is_one_insert(
+    engine, user, commit, django_assert_num_queries
+):
+    clients = [log_in(user)[0] for _ in range(3)]
+    ids = [public_id(client) for client in clients]
+    records = [services.get_store().get(pid) for pid in ids]
+
+    with django_assert_num_queries(1), commit():
+        audit.record_ended(records, reason="revoked", actor="admin", ended_by=None)
+
+    assert sorted(SessionEvent.objects.values_list("public_id", flat=True)) == sorted(
+        ids
+    )
+
+
+def test_token_reuse(engine, user, commit):
+    client, _ = log_in(user)
+    record = services.get_store().get(public_id(client))
+    with commit():
+        services.report_reuse(record)
+
+    assert events(public_id=record.public_id) == [
+        ("ended", "token_reuse", "system"),
+        ("reuse_detected", "", "system"),
+    ]
+    assert client.get("/whoami/").json()["user"] is None
+
+
+def test_deleting_the_user_keeps_the_events(engine, user, commit):
+    with commit():
+        client, _ = log_in(user)
+        pid = public_id(client)
+    with commit():
+        user.delete()
+
+    ended = SessionEvent.objects.get(public_id=pid, kind="ended")
+    assert ended.reason == "user_deleted"
+    assert ended.user is None
+    assert SessionEvent.objects.get(public_id=pid, kind="created").user is None
+
+
+def test_switched_off(engine, user, settings, commit, django_assert_num_queries):
+    settings.SESSIONTOKENS_AUDIT = False
+    with commit():
+        client, _ = log_in(user)
+        client.post("/logout/")
+    assert not SessionEvent.objects.exists()
+
+    record = services.get_store().get(log_in(user)[0].cookies["sessionid"].value[:24])
+    with django_assert_num_queries(0), commit():
+        audit.record_created(record, None)
+        audit.record_rotated("x" * 24, record, reason="periodic", request=None)
+        audit.record_ended([record], reason="revoked", actor="admin", ended_by=None)
+        audit.record_reuse(record)
+    assert not SessionEvent.objects.exists()
+
+
+def test_a_failing_write_does_not_break_the_session_operation(
+    engine, user, store, commit, monkeypatch, caplog
+):
+    client, _ = log_in(user)
+    pid = public_id(client)
+
+    def broken(*args, **kwargs):
+        raise DatabaseError("database is down for the audit table")
+
+    monkeypatch.setattr(SessionEvent, "save", broken)
+    with caplog.at_level(logging.ERROR, "django_sessiontokens"), commit():
+        response = client.post("/logout/")
+
+    assert response.status_code in (200, 302)
+    assert store.get(pid) is None
+    assert "Could not write 1 session event(s)" in caplog.text
+
+
+def test_kinds_match_the_model_choices():
+    assert {audit.CREATED, audit.ROTATED, audit.ENDED, audit.REUSE_DETECTED} == set(
+        SessionEvent.Kind.values
+    )
+
+
+# Pruning -------------------------------------------------------------------
+
+
+def make_events(*ages):
+    now = timezone.now()
+    SessionEvent.objects.bulk_create(
+        SessionEvent(time=now - age, kind="ended", public_id=f"{i:024d}")
+        for i, age in enumerate(ages)
+    )
+
+
+def test_prune_by_age_in_batches(settings, time_machine):
+    settings.SESSIONTOKENS_AUDIT_RETENTION = timedelta(days=30)
+    settings.SESSIONTOKENS_PURGE_BATCH_SIZE = 2
+    time_machine.move_to(timezone.now(), tick=False)
+    make_events(timedelta(days=40), timedelta(days=31), timedelta(days=30, seconds=1))
+    make_events(timedelta(days=29), timedelta(0))
+
+    assert audit.prune_events() == 3
+    assert SessionEvent.objects.count() == 2
+
+    time_machine.shift(timedelta(days=29, hours=1))  # the 29-day one is now too old
+    assert audit.prune_events() == 1
+    assert audit.prune_events() == 0
+    assert SessionEvent.objects.count() == 1
+
+
+def test_prune_with_explicit_now_and_seconds(settings):
+    settings.SESSIONTOKENS_AUDIT_RETENTION = 3600
+    make_events(timedelta(hours=2), timedelta(minutes=30))
+    assert audit.prune_events(now=timezone.now() - timedelta(days=1)) == 0
+    assert audit.prune_events() == 1
+
+
+def test_prune_keeps_everything_without_retention(settings):
+    settings.SESSIONTOKENS_AUDIT_RETENTION = None
+    make_events(timedelta(days=3650))
+    assert audit.prune_events() == 0
+    assert SessionEvent.objects.count() == 1

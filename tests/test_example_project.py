@@ -1,0 +1,119 @@
+"""The example project works: it is run as a newcomer would, through its own
+manage.py in a subprocess, on a temporary SQLite file."""
+
+import importlib.util
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from django.conf import settings
+
+from tests.conftest import _require
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "example_project"
+
+#: Signs in through the pages and looks at each one (run by `manage.py shell`).
+BROWSE = """
+from django.test import Client
+
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0"
+alice = Client(HTTP_HOST="localhost", HTTP_USER_AGENT=FIREFOX)
+page = alice.get("/").content.decode()
+assert "Sign in" in page and "/sessions/" in page, page
+page = alice.get("/sessions/")
+assert page.status_code == 302 and page["Location"] == "/login/?next=/sessions/"
+assert "demo-password-1" in alice.get("/login/").content.decode()
+response = alice.post("/login/", {"username": "alice", "password": "demo-password-1"})
+assert response.status_code == 302, response.content
+public_id = alice.cookies["sessionid"].value.split(".")[0]
+page = alice.get("/").content.decode()
+assert "Hello, Alice" in page and public_id in page, page
+assert "Firefox 128 on Linux" in page and "Expires in" in page, page
+page = alice.get("/sessions/").content.decode()
+assert "This device" in page and "/sessions/" in page, page
+assert alice.get("/sessions/api/").json()["sessions"][0]["id"] == public_id
+
+admin = Client(HTTP_HOST="localhost")
+response = admin.post(
+    "/admin/login/?next=/admin/",
+    {"username": "admin", "password": "demo-password-1", "next": "/admin/"},
+)
+assert response.status_code == 302, response.content
+page = admin.get("/admin/").content.decode()
+assert 'href="/sessions/"' in page, page
+print("browsed")
+"""
+
+
+def manage(*args, tmp_path, engine="db", check=True):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "PYTHONPATH"}
+    }
+    env.update(
+        EXAMPLE_DATABASE=str(tmp_path / "example.sqlite3"),
+        SESSION_ENGINE_NAME=engine,
+        REDIS_URL=settings.REDIS_URL,
+        PYTHONWARNINGS="error::DeprecationWarning",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=EXAMPLE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if check:
+        assert result.returncode == 0, result.stdout + result.stderr
+    return result
+
+
+def users(tmp_path):
+    with sqlite3.connect(tmp_path / "example.sqlite3") as db:
+        rows = db.execute(
+            "SELECT username, is_staff, is_superuser, password FROM auth_user"
+        ).fetchall()
+    return {row[0]: row[1:] for row in rows}
+
+
+def test_check(tmp_path):
+    result = manage("check", tmp_path=tmp_path)
+    assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize("engine", ["redis", "cached_db"])
+def test_check_on_redis_engines(tmp_path, engine):
+    if importlib.util.find_spec(f"django_sessiontokens.backends.{engine}") is None:
+        _require(f"engine {engine} is not available")
+    result = manage("check", tmp_path=tmp_path, engine=engine)
+    assert "System check identified no issues" in result.stdout
+
+
+def test_unknown_engine_name_is_refused(tmp_path):
+    result = manage("check", tmp_path=tmp_path, engine="memcached", check=False)
+    assert result.returncode != 0
+    assert "SESSION_ENGINE_NAME='memcached': use db, redis or cached_db" in (
+        result.stderr
+    )
+
+
+def test_migrate_and_demo_users_twice(tmp_path):
+    manage("migrate", "--no-input", tmp_path=tmp_path)
+    first = manage("createdemousers", tmp_path=tmp_path)
+    assert "alice: created" in first.stdout
+    created = users(tmp_path)
+    assert {name: flags[:2] for name, flags in created.items()} == {
+        "alice": (0, 0),
+        "bob": (0, 0),
+        "admin": (1, 1),
+    }
+    second = manage("createdemousers", tmp_path=tmp_path)
+    assert "alice: already there" in second.stdout
+    assert users(tmp_path) == created  # nothing changed, passwords included
+    browse = manage("shell", "-c", BROWSE, tmp_path=tmp_path)
+    assert browse.stdout.strip().endswith("browsed")

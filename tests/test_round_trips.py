@@ -1,0 +1,112 @@
+"""Storage round trips per request, counted exactly.
+
+Every message a redis-py connection sends is one round trip (a pipeline or a
+script is one message). Django's own cache engine is measured the same way,
+as the comparison the numbers are about.
+"""
+
+from contextlib import contextmanager
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from redis.connection import AbstractConnection
+
+pytestmark = [pytest.mark.redis, pytest.mark.django_db]
+
+
+@contextmanager
+def redis_round_trips():
+    sent = []
+    original = AbstractConnection.send_packed_command
+
+    def counting(self, command, check_health=True):
+        sent.append(command)
+        return original(self, command, check_health)
+
+    AbstractConnection.send_packed_command = counting
+    try:
+        yield sent
+    finally:
+        AbstractConnection.send_packed_command = original
+
+
+def text_of(command):
+    return b"".join(command) if isinstance(command, (list, tuple)) else command
+
+
+def session_sql(queries):
+    return [q["sql"] for q in queries if "sessiontokens_session" in q["sql"]]
+
+
+def signed_in(user):
+    c = Client()
+    assert c.get(f"/sign-in/?username={user.username}").status_code == 200
+    assert c.get("/whoami/").json()["user"] == user.username  # warm up
+    return c
+
+
+def stored(redis_client):
+    return {
+        key: redis_client.hgetall(key)
+        for key in redis_client.keys("sessiontokens:*:s:*")
+    }
+
+
+def test_redis_engine_read_is_one_round_trip_and_no_write(settings, redis_client, user):
+    settings.SESSION_ENGINE = "django_sessiontokens.backends.redis"
+    c = signed_in(user)
+    before = stored(redis_client)
+    with redis_round_trips() as sent:
+        response = c.get("/whoami/")
+    assert response.json()["user"] == user.username
+    assert len(sent) == 1, sent
+    assert b"HGETALL" in text_of(sent[0])
+    assert stored(redis_client) == before
+    assert "sessionid" not in response.cookies
+
+
+def test_redis_engine_write_is_two_round_trips(settings, redis_client, user):
+    settings.SESSION_ENGINE = "django_sessiontokens.backends.redis"
+    c = signed_in(user)
+    with redis_round_trips() as sent:
+        assert c.get("/set/?key=a&value=b").status_code == 200
+    assert len(sent) == 2, sent
+    assert b"HGETALL" in text_of(sent[0])
+    assert b"EVALSHA" in text_of(sent[1])  # update: one atomic script
+    assert c.get("/get/?key=a").json()["value"] == "b"
+
+
+def test_cached_db_warm_read_costs_no_session_sql(settings, redis_client, user):
+    settings.SESSION_ENGINE = "django_sessiontokens.backends.cached_db"
+    c = signed_in(user)
+    with CaptureQueriesContext(connection) as ctx, redis_round_trips() as sent:
+        assert c.get("/whoami/").json()["user"] == user.username
+    assert session_sql(ctx.captured_queries) == []
+    assert len(sent) == 1
+
+
+def test_cached_db_write_goes_to_the_database(settings, redis_client, user):
+    settings.SESSION_ENGINE = "django_sessiontokens.backends.cached_db"
+    c = signed_in(user)
+    with CaptureQueriesContext(connection) as ctx, redis_round_trips() as sent:
+        assert c.get("/set/?key=a&value=b").status_code == 200
+    assert len(session_sql(ctx.captured_queries)) == 1  # the UPDATE
+    assert len(sent) == 2  # read the copy, refresh it
+    with CaptureQueriesContext(connection) as ctx:
+        assert c.get("/get/?key=a").json()["value"] == "b"
+    assert session_sql(ctx.captured_queries) == []
+
+
+def test_djangos_cache_engine_costs_one_and_three(settings, redis_client, user):
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    settings.SESSION_CACHE_ALIAS = "redis"
+    c = Client()
+    c.force_login(user)
+    assert c.get("/whoami/").json()["user"] == user.username
+    with redis_round_trips() as reads:
+        assert c.get("/whoami/").json()["user"] == user.username
+    with redis_round_trips() as writes:
+        assert c.get("/set/?key=a&value=b").status_code == 200
+    assert (len(reads), len(writes)) == (1, 3)
