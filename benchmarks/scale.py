@@ -125,6 +125,8 @@ def throwaway_redis() -> Iterator[str]:
     subprocess.run(
         [
             "redis-server",
+            "--bind",
+            "127.0.0.1",
             "--port",
             str(port),
             "--save",

@@ -34,11 +34,11 @@ class Reason(str, enum.Enum):
 
     LOGOUT = "logout"
     REVOKED = "revoked"
-    PASSWORD_CHANGE = "password_change"
+    PASSWORD_CHANGE = "password_change"  # noqa: S105 (a reason)
     USER_DISABLED = "user_disabled"
     USER_DELETED = "user_deleted"
     EXPIRED = "expired"
-    TOKEN_REUSE = "token_reuse"
+    TOKEN_REUSE = "token_reuse"  # noqa: S105 (a reason)
     EVICTED = "evicted"
     COMMAND = "command"
     BINDING = "binding"

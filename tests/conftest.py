@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import inspect
 import os
 from contextlib import contextmanager
 
@@ -91,6 +92,23 @@ def capture_signal(signal):
         yield calls
     finally:
         signal.disconnect(receiver)
+
+
+@pytest.fixture
+async def executor_connections():
+    """Async tests touch the database from asgiref's thread; close that
+    connection so the test database can be dropped (PostgreSQL)."""
+    yield
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    await sync_to_async(connections.close_all)()
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if inspect.iscoroutinefunction(getattr(item, "function", None)):
+            item.fixturenames.append("executor_connections")
 
 
 def pytest_sessionfinish(session, exitstatus):

@@ -257,7 +257,7 @@ def test_end_user_sessions(
 
 def test_end_by_id(engine, store, sessions):
     ids = [sessions["mine1"].public_id, sessions["anonymous"].public_id]
-    out = run("endsessions", "--id", ids[0], "--id", ids[1])
+    out = run("endsessions", f"--id={ids[0]}", f"--id={ids[1]}")
     assert "Ended 2 session(s)." in out
     assert all(store.get(public_id) is None for public_id in ids)
     assert store.get(sessions["mine2"].public_id) is not None
@@ -267,7 +267,7 @@ def test_end_unknown_id_ends_nothing(engine, store, sessions):
     known = sessions["mine1"].public_id
     unknown = "x" * 24
     with pytest.raises(CommandError, match=f"No session has the id {unknown}"):
-        run("endsessions", "--id", known, "--id", unknown)
+        run("endsessions", f"--id={known}", f"--id={unknown}")
     assert store.get(known) is not None
 
 
@@ -276,7 +276,7 @@ def test_end_refuses_a_cookie_value(engine, store, sessions):
 
     cookie = tokens.new_token().value
     with pytest.raises(CommandError, match="never a cookie value"):
-        run("endsessions", "--id", cookie)
+        run("endsessions", f"--id={cookie}")
 
 
 def test_end_unknown_user_is_an_error(engine, store, sessions):

@@ -3,8 +3,6 @@
 from datetime import timedelta
 
 import pytest
-from asgiref.sync import sync_to_async
-from django.db import connections
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import path
@@ -55,14 +53,6 @@ urlpatterns = [
     path("csensitive/", Sensitive.as_view()),
     path("acsensitive/", AsyncSensitive.as_view()),
 ]
-
-
-@pytest.fixture
-async def executor_connections():
-    """Async tests touch the database from asgiref's thread; close that
-    connection so the test database can be dropped."""
-    yield
-    await sync_to_async(connections.close_all)()
 
 
 @pytest.fixture

@@ -4,8 +4,7 @@ login and on privilege change (no grace)."""
 from datetime import timedelta
 
 import pytest
-from asgiref.sync import sync_to_async
-from django.db import connections
+from django.core import checks
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import path
@@ -28,14 +27,6 @@ def elevate(request):
 
 
 urlpatterns = [*base_urlpatterns, path("elevate/", elevate)]
-
-
-@pytest.fixture
-async def executor_connections():
-    """Async tests touch the database from asgiref's thread; close that
-    connection so the test database can be dropped."""
-    yield
-    await sync_to_async(connections.close_all)()
 
 
 @pytest.fixture
@@ -263,3 +254,21 @@ async def test_async_views_see_rotation(
     assert response.json()["user"] == user.username
     assert response.cookies["sessionid"].value[:24] == old[:24]
     assert response.cookies["sessionid"].value != old
+
+
+@pytest.mark.parametrize(
+    ("interval", "grace"),
+    [(60, 60), (timedelta(minutes=1), timedelta(minutes=2)), (None, -1)],
+)
+def test_grace_must_be_shorter_than_the_interval(settings, interval, grace):
+    settings.SESSIONTOKENS_ROTATE_INTERVAL = interval
+    settings.SESSIONTOKENS_ROTATION_GRACE = grace
+    messages = [m for m in checks.run_checks() if m.id.startswith("sessiontokens.")]
+    assert [m.id for m in messages] == ["sessiontokens.E014"]
+    assert messages[0].hint
+
+
+def test_valid_rotation_settings_pass_the_checks(settings):
+    settings.SESSIONTOKENS_ROTATE_INTERVAL = timedelta(minutes=15)
+    settings.SESSIONTOKENS_ROTATION_GRACE = 0
+    assert [m for m in checks.run_checks() if m.id.startswith("sessiontokens.")] == []

@@ -33,7 +33,8 @@ class Command(BaseCommand):
             dest="ids",
             action="append",
             metavar="PUBLIC_ID",
-            help="A session's public id (as listsessions shows); repeatable.",
+            help="A session's public id (as listsessions shows), written "
+            "--id=ID; repeatable.",
         )
         which.add_argument(
             "--all", action="store_true", help="Every session: signs everyone out."
