@@ -18,6 +18,7 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.utils import timezone
 
 from django_sessiontokens import binding, limits, policy, services, tokens
+from django_sessiontokens.backends.compat import AsyncSessionAPI
 from django_sessiontokens.conf import conf
 from django_sessiontokens.exceptions import CreateError, UpdateError
 from django_sessiontokens.stores.base import BaseStore, SessionRecord
@@ -31,7 +32,7 @@ logger = logging.getLogger("django_sessiontokens")
 _MAX_RETIRED = 8
 
 
-class TokenSessionStore(SessionBase):
+class TokenSessionStore(AsyncSessionAPI, SessionBase):
     """Engines subclass this and provide ``get_store``."""
 
     #: Which store the engine uses; engines override ``get_store``.
@@ -601,67 +602,3 @@ class TokenSessionStore(SessionBase):
 
     async def atouch(self) -> bool:
         return await sync_to_async(self.touch)()
-
-    if not TYPE_CHECKING and not hasattr(SessionBase, "aget"):  # Django 4.2
-        # Django 5.0 added the async session API; offer it on 4.2 as well.
-        async def _aget_session(self, no_load: bool = False) -> dict[str, Any]:
-            return await sync_to_async(self._get_session)(no_load)
-
-        async def aget(self, key: str, default: Any = None) -> Any:
-            return (await self._aget_session()).get(key, default)
-
-        async def aset(self, key: str, value: Any) -> None:
-            (await self._aget_session())[key] = value
-            self.modified = True
-
-        async def apop(self, key: str, *args: Any) -> Any:
-            session = await self._aget_session()
-            self.modified = self.modified or key in session
-            return session.pop(key, *args)
-
-        async def asetdefault(self, key: str, value: Any) -> Any:
-            session = await self._aget_session()
-            if key not in session:
-                await self.aset(key, value)
-            return session[key]
-
-        async def aupdate(self, dict_: dict[str, Any]) -> None:
-            (await self._aget_session()).update(dict_)
-            self.modified = True
-
-        async def ahas_key(self, key: str) -> bool:
-            return key in (await self._aget_session())
-
-        async def akeys(self) -> Any:
-            return (await self._aget_session()).keys()
-
-        async def avalues(self) -> Any:
-            return (await self._aget_session()).values()
-
-        async def aitems(self) -> Any:
-            return (await self._aget_session()).items()
-
-        async def aset_expiry(self, value: Any) -> None:
-            await sync_to_async(self.set_expiry)(value)
-
-        async def aget_expire_at_browser_close(self) -> bool:
-            return await sync_to_async(self.get_expire_at_browser_close)()
-
-        async def aexists(self, session_key: str | None) -> bool:
-            return await sync_to_async(self.exists)(session_key)
-
-        async def acreate(self) -> None:
-            await sync_to_async(self.create)()
-
-        async def asave(self, must_create: bool = False) -> None:
-            await sync_to_async(self.save)(must_create)
-
-        async def adelete(self, session_key: str | None = None) -> None:
-            await sync_to_async(self.delete)(session_key)
-
-        async def aload(self) -> dict[str, Any]:
-            return await sync_to_async(self.load)()
-
-        @classmethod
-        async def aclear_expired(cls) -> None:
-            await sync_to_async(cls.clear_expired)()
