@@ -79,6 +79,35 @@ async def aforce_login(client, user):
         await sync_to_async(client.force_login)(user)
 
 
+@pytest.fixture
+def clock(time_machine):
+    """Time stands still at now until the test moves it."""
+    from django.utils import timezone
+
+    time_machine.move_to(timezone.now(), tick=False)
+    return time_machine
+
+
+def sign_in(user, *, user_agent="", csrf=False, ip="203.0.113.7"):
+    """A test client signed in as ``user`` in a session of its own."""
+    from django.test import Client
+
+    client = Client(
+        enforce_csrf_checks=csrf, HTTP_USER_AGENT=user_agent, REMOTE_ADDR=ip
+    )
+    assert client.get("/sign-in/", {"username": user.username}).status_code == 200
+    return client
+
+
+def public_id(client):
+    """The public id of the client's session cookie."""
+    return client.cookies["sessionid"].value.split(".")[0]
+
+
+def signed_in_as(client):
+    return client.get("/whoami/").json()["user"]
+
+
 @contextmanager
 def capture_signal(signal):
     """Collect a signal's kwargs; always disconnects."""

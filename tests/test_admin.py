@@ -1,5 +1,6 @@
 """The admin: listing sessions of every engine, ending them, the user admin."""
 
+import functools
 from datetime import timedelta
 
 import pytest
@@ -10,7 +11,8 @@ from django.utils import timezone
 
 from django_sessiontokens import admin_listing, signals
 from django_sessiontokens.models import SessionEvent
-from tests.conftest import capture_signal
+from tests import conftest
+from tests.conftest import capture_signal, public_id, signed_in_as
 from tests.factories import StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -25,18 +27,7 @@ IPHONE = (
 LIST_URL = "/admin/sessiontokens/session/"
 
 
-def sign_in(user, *, user_agent=FIREFOX, ip="203.0.113.7"):
-    client = Client(HTTP_USER_AGENT=user_agent, REMOTE_ADDR=ip)
-    assert client.get("/sign-in/", {"username": user.username}).status_code == 200
-    return client
-
-
-def public_id(client):
-    return client.cookies["sessionid"].value.split(".")[0]
-
-
-def signed_in_as(client):
-    return client.get("/whoami/").json()["user"]
+sign_in = functools.partial(conftest.sign_in, user_agent=FIREFOX)
 
 
 def staff(*codenames, **fields):

@@ -1,5 +1,6 @@
 """The JSON API of the "your sessions" page, on every engine."""
 
+import functools
 from datetime import datetime, timedelta
 
 import pytest
@@ -8,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from django_sessiontokens import signals
-from tests.conftest import capture_signal
+from tests import conftest
+from tests.conftest import capture_signal, public_id, signed_in_as
 
 pytestmark = pytest.mark.django_db
 
@@ -25,25 +27,8 @@ END_OTHERS = "/sessions/api/end-others/"
 
 @pytest.fixture
 def sign_in():
-    """``sign_in(user, ...)``: a client signed in as ``user`` in a session of
-    its own; CSRF checks are enforced as in a browser."""
-
-    def sign_in(user, *, user_agent=FIREFOX, ip="203.0.113.7"):
-        client = Client(
-            enforce_csrf_checks=True, HTTP_USER_AGENT=user_agent, REMOTE_ADDR=ip
-        )
-        assert client.get("/sign-in/", {"username": user.username}).status_code == 200
-        return client
-
-    return sign_in
-
-
-def public_id(client):
-    return client.cookies["sessionid"].value.split(".")[0]
-
-
-def signed_in_as(client):
-    return client.get("/whoami/").json()["user"]
+    """Clients with CSRF checks enforced, as in a browser."""
+    return functools.partial(conftest.sign_in, user_agent=FIREFOX, csrf=True)
 
 
 def session_url(pid):

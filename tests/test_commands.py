@@ -30,12 +30,6 @@ def run(*args, stdout=None, **options):
 
 
 @pytest.fixture
-def clock(time_machine):
-    time_machine.move_to(timezone.now(), tick=False)
-    return time_machine
-
-
-@pytest.fixture
 def aged(store, user, clock):
     """Five sessions that have expired and three that have not, five
     minutes from now (Redis lets keys live until their real expiry)."""

@@ -37,12 +37,6 @@ def form_login(request):
 urlpatterns = [*base_urlpatterns, path("form-login/", form_login)]
 
 
-@pytest.fixture
-def clock(time_machine):
-    time_machine.move_to(timezone.now(), tick=False)
-    return time_machine
-
-
 def login(client, user, url="/login/"):
     return client.post(url, {"username": user.username, "password": PASSWORD})
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from django.core import checks
 from django.test import Client
-from django.utils import timezone
 
 from django_sessiontokens.conf import PROFILES, conf
 
@@ -24,12 +23,6 @@ EXPECTED = {
     "nist-aal3": (15 * 60, 12 * HOUR, 15 * 60),
     "asvs-l2": (30 * 60, 12 * HOUR, 30 * 60),
 }
-
-
-@pytest.fixture
-def clock(time_machine):
-    time_machine.move_to(timezone.now(), tick=False)
-    return time_machine
 
 
 def test_every_profile_is_listed():

@@ -55,12 +55,6 @@ urlpatterns = [
 ]
 
 
-@pytest.fixture
-def clock(time_machine):
-    time_machine.move_to(timezone.now(), tick=False)
-    return time_machine
-
-
 def login(client, user):
     response = client.post("/login/", {"username": user.username, "password": PASSWORD})
     assert response.status_code == 302

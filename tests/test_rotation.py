@@ -8,7 +8,6 @@ from django.core import checks
 from django.http import HttpResponse
 from django.test import Client
 from django.urls import path
-from django.utils import timezone
 
 import django_sessiontokens
 from django_sessiontokens import signals
@@ -27,12 +26,6 @@ def elevate(request):
 
 
 urlpatterns = [*base_urlpatterns, path("elevate/", elevate)]
-
-
-@pytest.fixture
-def clock(time_machine):
-    time_machine.move_to(timezone.now(), tick=False)
-    return time_machine
 
 
 @pytest.fixture

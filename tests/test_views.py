@@ -1,11 +1,14 @@
 """The "your sessions" page and its POST endpoints, on every engine."""
 
+import functools
+
 import pytest
 from django.test import Client
 from django.urls import reverse
 
 from django_sessiontokens import signals
-from tests.conftest import capture_signal
+from tests import conftest
+from tests.conftest import capture_signal, public_id, signed_in_as
 
 pytestmark = pytest.mark.django_db
 
@@ -21,26 +24,7 @@ LIST_URL = "/sessions/"
 
 @pytest.fixture
 def sign_in():
-    """``sign_in(user, user_agent=..., csrf=False)``: a client signed in as
-    ``user`` in a session of its own."""
-
-    def sign_in(user, *, user_agent=FIREFOX, csrf=False, ip="203.0.113.7"):
-        client = Client(
-            enforce_csrf_checks=csrf, HTTP_USER_AGENT=user_agent, REMOTE_ADDR=ip
-        )
-        response = client.get("/sign-in/", {"username": user.username})
-        assert response.status_code == 200
-        return client
-
-    return sign_in
-
-
-def public_id(client):
-    return client.cookies["sessionid"].value.split(".")[0]
-
-
-def signed_in_as(client):
-    return client.get("/whoami/").json()["user"]
+    return functools.partial(conftest.sign_in, user_agent=FIREFOX)
 
 
 def end_url(client_or_id):
