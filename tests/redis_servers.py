@@ -176,3 +176,16 @@ def _cluster_ok(client) -> bool:
     if isinstance(info, bytes):
         info = info.decode()
     return "cluster_state:ok" in str(info)
+
+
+def serve_sessions_from(settings, server: RedisServer, engine: str, *, timeout: float):
+    """Point the session engine ``engine`` at ``server`` with short timeouts."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "redis": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": server.url,
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": timeout, "SOCKET_TIMEOUT": timeout},
+        },
+    }
+    settings.SESSION_ENGINE = f"django_sessiontokens.backends.{engine}"

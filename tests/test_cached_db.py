@@ -15,7 +15,7 @@ from django.utils import timezone
 from django_sessiontokens.exceptions import UpdateError
 from django_sessiontokens.stores.cached_db import CachedDatabaseStore
 from django_sessiontokens.stores.db import DatabaseStore
-from tests.redis_servers import RedisServer, require_binaries
+from tests.redis_servers import RedisServer, require_binaries, serve_sessions_from
 from tests.test_redis_store import make
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]
@@ -143,15 +143,7 @@ def own_redis(tmp_path, settings):
     """cached_db on a redis-server of this test's own, with short timeouts."""
     require_binaries("redis-server")
     server = RedisServer(workdir=tmp_path).start()
-    settings.CACHES = {
-        **settings.CACHES,
-        "redis": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": server.url,
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.3, "SOCKET_TIMEOUT": 0.3},
-        },
-    }
-    settings.SESSION_ENGINE = "django_sessiontokens.backends.cached_db"
+    serve_sessions_from(settings, server, "cached_db", timeout=0.3)
     try:
         yield server
     finally:

@@ -9,7 +9,7 @@ from django.test import Client
 from django_sessiontokens.exceptions import StoreUnavailable
 from django_sessiontokens.stores.redis import RedisStore
 from tests.conftest import aforce_login
-from tests.redis_servers import RedisServer, require_binaries
+from tests.redis_servers import RedisServer, require_binaries, serve_sessions_from
 
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]
 
@@ -19,15 +19,7 @@ def server(tmp_path, settings):
     """The redis engine on a redis-server of this test's own."""
     require_binaries("redis-server")
     server = RedisServer(workdir=tmp_path).start()
-    settings.CACHES = {
-        **settings.CACHES,
-        "redis": {
-            "BACKEND": "django_redis.cache.RedisCache",
-            "LOCATION": server.url,
-            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.5, "SOCKET_TIMEOUT": 0.5},
-        },
-    }
-    settings.SESSION_ENGINE = "django_sessiontokens.backends.redis"
+    serve_sessions_from(settings, server, "redis", timeout=0.5)
     try:
         yield server
     finally:
