@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from functools import wraps
 from typing import Any
 
@@ -29,7 +29,7 @@ from django.http import (
 from django.middleware.csrf import CsrfViewMiddleware, get_token
 from django.shortcuts import redirect, render, resolve_url
 from django.utils import timezone
-from django.utils.timesince import timesince, timeuntil
+from django.utils.timesince import timeuntil
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
@@ -38,17 +38,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from django_sessiontokens import devices, services, tokens
 from django_sessiontokens.services import Actor, Reason, SessionInfo
+from django_sessiontokens.templatetags.sessiontokens import ago
 
 View = Callable[..., HttpResponseBase]
 
 
 # Listing ------------------------------------------------------------------
-def _ago(moment: datetime, now: datetime) -> str:
-    if now - moment < timedelta(minutes=1):
-        return _("just now")
-    return _("%(time)s ago") % {"time": timesince(moment, now, depth=1)}
-
-
 @dataclass(frozen=True)
 class SessionRow:
     """One session as the page and the API show it."""
@@ -68,12 +63,12 @@ class SessionRow:
 
     @property
     def created_ago(self) -> str:
-        return _ago(self.created, self.now)
+        return ago(self.created, self.now)
 
     @property
     def last_activity_ago(self) -> str:
         """As recorded (written at most once per touch interval)."""
-        return _ago(self.info.last_activity, self.now)
+        return ago(self.info.last_activity, self.now)
 
     @property
     def last_seen(self) -> str:
