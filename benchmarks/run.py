@@ -113,7 +113,7 @@ def table(results: dict[str, dict[str, Any]], sizes: list[int]) -> list[str]:
             other = results.get(engine.counterpart, {}).get(measure)
             ratio = ""
             if engine.ours and other:
-                ratio = f"{row['median_us'] / other['median_us']:.2f}x"
+                ratio = f"{row['median_us'] / other['median_us']:.3g}x"
             label = measure.replace("@", " @ ")
             if not engine.ours and measure.split("@")[0] in ("list", "end"):
                 name = f"{name} (scan + decode all)"
@@ -182,8 +182,11 @@ def main() -> None:
     results = collect(args)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
+    import django
+
     print(
         f"\n{started}, {args.database}, Python {platform.python_version()}, "
+        f"Django {django.__version__}, "
         f"{args.rounds} round(s) of {args.iterations} requests per measure "
         f"(lowest median kept)\n"
     )

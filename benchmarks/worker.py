@@ -257,10 +257,10 @@ def listing(
     results: dict[str, Any] = {}
     own = client.cookie(client.get("/login/", query=f"uid={owner}"))
     per_user = args.user_sessions - 1
-    add_user_sessions(engine, owner, per_user)
     for size in args.sizes:
         log(f"loading {size} sessions")
-        top_up(engine, size)
+        top_up(engine, size - per_user)
+        add_user_sessions(engine, owner, per_user)  # the ones the last "end" ended
         results[f"stored@{size}"] = stored_sessions(engine)
         repeats = args.repeats if engine.ours else max(3, 30_000 // size)
         log(f"list and end at {size}")
