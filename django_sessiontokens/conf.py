@@ -6,10 +6,12 @@ the preset chosen by ``SESSIONTOKENS_PROFILE``, which wins over the default.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar, overload
 
 from django.conf import settings as django_settings
+from django.core.signals import setting_changed
 
 PREFIX = "SESSIONTOKENS_"
 
@@ -93,9 +95,46 @@ def seconds(value: Any) -> float | None:
     return float(value)
 
 
+T = TypeVar("T")
+
+
+class live(Generic[T]):
+    """A setting property. Its value is kept until Django's
+    ``setting_changed`` signal (sent by ``override_settings`` and the test
+    ``settings`` fixture), so settings stay live at no cost per request."""
+
+    def __init__(self, func: Callable[[Any], T]) -> None:
+        self.func = func
+        self.name = func.__name__
+        self.__doc__ = func.__doc__
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> live[T]: ...
+
+    @overload
+    def __get__(self, obj: Settings, owner: type) -> T: ...
+
+    def __get__(self, obj: Settings | None, owner: type) -> live[T] | T:
+        if obj is None:
+            return self
+        values = obj._values
+        try:
+            return values[self.name]  # type: ignore[no-any-return]
+        except KeyError:
+            value = values[self.name] = self.func(obj)
+            return value
+
+
 class Settings:
-    """One property per setting; nothing is cached, so ``override_settings``
+    """One property per setting, read from ``django.conf.settings``; values
+    are forgotten whenever any setting changes, so ``override_settings``
     works everywhere."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, Any] = {}
+
+    def clear(self, **kwargs: Any) -> None:
+        self._values.clear()
 
     def raw(self, name: str) -> Any:
         full = PREFIX + name
@@ -110,120 +149,121 @@ class Settings:
         return hasattr(django_settings, PREFIX + name)
 
     # Expiry -----------------------------------------------------------------
-    @property
+    @live
     def IDLE_TIMEOUT(self) -> float | None:
         return seconds(self.raw("IDLE_TIMEOUT"))
 
-    @property
+    @live
     def ABSOLUTE_TIMEOUT(self) -> float | None:
         return seconds(self.raw("ABSOLUTE_TIMEOUT"))
 
-    @property
+    @live
     def TOUCH_INTERVAL(self) -> float:
         return seconds(self.raw("TOUCH_INTERVAL")) or 0.0
 
-    @property
+    @live
     def ANONYMOUS_TIMEOUT(self) -> float:
         return float(django_settings.SESSION_COOKIE_AGE)
 
     # Privacy ----------------------------------------------------------------
-    @property
+    @live
     def RECORD_IP(self) -> str:
         return str(self.raw("RECORD_IP"))
 
-    @property
+    @live
     def USER_AGENT_MAX_LENGTH(self) -> int:
         return int(self.raw("USER_AGENT_MAX_LENGTH") or 0)
 
     # Redis ------------------------------------------------------------------
-    @property
+    @live
     def REDIS_CACHE(self) -> str:
         return str(self.raw("REDIS_CACHE"))
 
-    @property
+    @live
     def REDIS_CLIENT(self) -> Any:
         return self.raw("REDIS_CLIENT")
 
-    @property
+    @live
     def REDIS_KEY_PREFIX(self) -> str:
         return str(self.raw("REDIS_KEY_PREFIX"))
 
-    @property
+    @live
     def CACHE_TIMEOUT(self) -> float | None:
         return seconds(self.raw("CACHE_TIMEOUT"))
 
     # Rotation and binding ---------------------------------------------------
-    @property
+    @live
     def ROTATE_INTERVAL(self) -> float | None:
         return seconds(self.raw("ROTATE_INTERVAL"))
 
-    @property
+    @live
     def ROTATION_GRACE(self) -> float:
         return seconds(self.raw("ROTATION_GRACE")) or 0.0
 
-    @property
+    @live
     def MAX_SESSIONS_PER_USER(self) -> int | None:
         value = self.raw("MAX_SESSIONS_PER_USER")
         return None if value is None else int(value)
 
-    @property
+    @live
     def LIMIT_POLICY(self) -> str:
         return str(self.raw("LIMIT_POLICY"))
 
-    @property
+    @live
     def ON_IP_CHANGE(self) -> str:
         return str(self.raw("ON_IP_CHANGE"))
 
-    @property
+    @live
     def ON_UA_CHANGE(self) -> str:
         return str(self.raw("ON_UA_CHANGE"))
 
-    @property
+    @live
     def TRUSTED_PROXIES(self) -> int:
         return int(self.raw("TRUSTED_PROXIES") or 0)
 
-    @property
+    @live
     def INVALID_TOKEN_LIMIT(self) -> int | None:
         value = self.raw("INVALID_TOKEN_LIMIT")
         return None if value is None else int(value)
 
-    @property
+    @live
     def INVALID_TOKEN_WINDOW(self) -> float:
         return seconds(self.raw("INVALID_TOKEN_WINDOW")) or 60.0
 
-    @property
+    @live
     def INVALID_TOKEN_BLOCK(self) -> bool:
         return bool(self.raw("INVALID_TOKEN_BLOCK"))
 
-    @property
+    @live
     def CLEAR_SITE_DATA_ON_LOGOUT(self) -> bool:
         return bool(self.raw("CLEAR_SITE_DATA_ON_LOGOUT"))
 
     # Audit and operations ---------------------------------------------------
-    @property
+    @live
     def AUDIT(self) -> bool:
         return bool(self.raw("AUDIT"))
 
-    @property
+    @live
     def AUDIT_RETENTION(self) -> float | None:
         return seconds(self.raw("AUDIT_RETENTION"))
 
-    @property
+    @live
     def PURGE_SEND_SIGNALS(self) -> bool:
         return bool(self.raw("PURGE_SEND_SIGNALS"))
 
-    @property
+    @live
     def PURGE_BATCH_SIZE(self) -> int:
         return int(self.raw("PURGE_BATCH_SIZE"))
 
-    @property
+    @live
     def ACCEPT_IMPORTED(self) -> bool:
         return bool(self.raw("ACCEPT_IMPORTED"))
 
-    @property
+    @live
     def PROFILE(self) -> str | None:
         value = self.raw("PROFILE")
         return None if value is None else str(value)
 
 
 conf = Settings()
+setting_changed.connect(conf.clear, dispatch_uid="django_sessiontokens.conf")
