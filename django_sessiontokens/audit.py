@@ -149,7 +149,7 @@ def prune_events(now: datetime | None = None) -> int:
     if retention is None:
         return 0
     cutoff = (now or timezone.now()) - timedelta(seconds=retention)
-    batch_size = max(conf.PURGE_BATCH_SIZE, 1)
+    batch_size = max(conf.PURGE_BATCH_SIZE or 5000, 1)
     removed = 0
     while True:
         ids = list(

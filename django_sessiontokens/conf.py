@@ -71,7 +71,7 @@ DEFAULTS: dict[str, Any] = {
     "AUDIT": True,
     "AUDIT_RETENTION": 90 * 86400,
     "PURGE_SEND_SIGNALS": False,
-    "PURGE_BATCH_SIZE": 5000,
+    "PURGE_BATCH_SIZE": None,
     "ACCEPT_IMPORTED": False,
     "PROFILE": None,
 }
@@ -252,8 +252,10 @@ class Settings:
         return bool(self.raw("PURGE_SEND_SIGNALS"))
 
     @live
-    def PURGE_BATCH_SIZE(self) -> int:
-        return int(self.raw("PURGE_BATCH_SIZE"))
+    def PURGE_BATCH_SIZE(self) -> int | None:
+        """``None``: the store's own default (chosen by measurement)."""
+        value = self.raw("PURGE_BATCH_SIZE")
+        return None if value is None else int(value)
 
     @live
     def ACCEPT_IMPORTED(self) -> bool:

@@ -251,10 +251,13 @@ def purge_expired(
     from django_sessiontokens.conf import conf
 
     store = store or get_store()
-    batch_size = batch_size or conf.PURGE_BATCH_SIZE
+    batch_size = batch_size or conf.PURGE_BATCH_SIZE or store.purge_batch_size()
     if send_signals is None:
         send_signals = conf.PURGE_SEND_SIGNALS
     now = now or timezone.now()
+    if not send_signals and not dry_run:
+        yield from store.purge_expired_quietly(now, batch_size=batch_size)
+        return
     for batch in store.purge_expired(now, batch_size=batch_size, dry_run=dry_run):
         if send_signals and not dry_run:
             _announce_ended(batch, reason=Reason.EXPIRED, actor=Actor.SYSTEM)

@@ -101,6 +101,17 @@ class BaseStore(abc.ABC):
         """Remove sessions whose ``expires_at`` has passed, batch by batch,
         yielding each batch's records (without data) as it goes."""
 
+    def purge_batch_size(self) -> int:
+        """Default rows per purge batch on this store."""
+        return 5000
+
+    def purge_expired_quietly(self, now: datetime, *, batch_size: int) -> Iterator[int]:
+        """``purge_expired`` when nobody needs the records (no signals, no
+        dry run): yields each batch's count. Stores override it with
+        something cheaper."""
+        for batch in self.purge_expired(now, batch_size=batch_size):
+            yield len(batch)
+
     @abc.abstractmethod
     def count(self) -> int:
         """How many sessions are stored (expired ones included)."""

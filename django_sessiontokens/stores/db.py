@@ -34,6 +34,23 @@ class _Statements:
         columns = ", ".join(quote(_field(name).column) for name in _COLUMNS)
         # Identifiers come from the model and are quoted; values are parameters.
         self.select = f"SELECT {columns} FROM {self._table} WHERE {self._key} = %s"  # noqa: S608
+        expires = quote(_field("expires_at").column)
+        rows = {"postgresql": "ctid", "sqlite": "rowid"}.get(connection.vendor)
+        self.purge: str | None = None
+        if rows == "ctid":
+            # The outer condition is checked again on the current row version,
+            # so a session touched meanwhile is kept.
+            self.purge = (
+                f"DELETE FROM {self._table} WHERE ctid = ANY(ARRAY("  # noqa: S608
+                f"SELECT ctid FROM {self._table} WHERE {expires} <= %s LIMIT %s)) "
+                f"AND {expires} <= %s"
+            )
+        elif rows == "rowid":
+            self.purge = (
+                f"DELETE FROM {self._table} WHERE rowid IN ("  # noqa: S608
+                f"SELECT rowid FROM {self._table} WHERE {expires} <= %s LIMIT %s) "
+                f"AND {expires} <= %s"
+            )
         self._converters = []
         for name in _COLUMNS:
             col = _field(name).get_col(table)
@@ -207,6 +224,37 @@ class DatabaseStore(BaseStore):
         total = qs.count()
         rows = qs.order_by("-last_activity", "public_id").values(*_LIGHT)
         return total, [_record(row) for row in rows[offset : offset + limit]]
+
+    def purge_batch_size(self) -> int:
+        # Measured at 1M rows, half expired: a batch rewrites every page it
+        # touches (rows and index entries are spread over the whole table), so
+        # SQLite, which also syncs per commit, needs large batches (~1 s each)
+        # to pass 100k rows/s; PostgreSQL passes 300k rows/s with 50k rows a
+        # statement (about 0.15 s each).
+        connection, _sql = self._sql(for_write=True)
+        return 100_000 if connection.vendor == "sqlite" else 50_000
+
+    def purge_expired_quietly(self, now: datetime, *, batch_size: int) -> Iterator[int]:
+        """One DELETE per batch, by physical row id, nothing read back."""
+        connection, sql = self._sql(for_write=True)
+        statement = sql.purge
+        if statement is None:
+            yield from super().purge_expired_quietly(now, batch_size=batch_size)
+            return
+        cutoff = _field("expires_at").get_db_prep_value(now, connection)
+        if connection.vendor == "sqlite":
+            # Every batch revisits the same index pages: keep them in SQLite's
+            # own cache (32 MiB for this connection) instead of re-reading.
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA cache_size = -32768")
+        while True:
+            with transaction.atomic(using=connection.alias), connection.cursor() as c:
+                c.execute(statement, [cutoff, batch_size, cutoff])
+                removed = c.rowcount
+            if removed:
+                yield removed
+            if removed < batch_size:
+                return
 
     def count(self) -> int:
         return int(self._manager().count())

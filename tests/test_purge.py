@@ -1,0 +1,85 @@
+"""Purging expired sessions on every engine, and the database's fast path."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from django_sessiontokens import services, signals
+from tests.conftest import capture_signal
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def make_sessions(engine, clock, *, expired, live):
+    old = []
+    for _ in range(expired):
+        session = engine.SessionStore()
+        session.save()
+        old.append(session.public_id)
+    clock.shift(timedelta(days=30))
+    fresh = []
+    for _ in range(live):
+        session = engine.SessionStore()
+        session.save()
+        fresh.append(session.public_id)
+    return old, fresh
+
+
+def test_purge_removes_only_expired_sessions_in_batches(engine, store, clock):
+    old, fresh = make_sessions(engine, clock, expired=7, live=3)
+    with capture_signal(signals.session_ended) as ended:
+        counts = list(services.purge_expired(batch_size=3))
+    assert sum(counts) == 7
+    assert max(counts) <= 3
+    assert all(store.get(pid) is None for pid in old)
+    assert all(store.get(pid) is not None for pid in fresh)
+    assert ended == []  # signals are off by default
+    assert list(services.purge_expired(batch_size=3)) in ([], [0])
+
+
+def test_purge_with_signals_names_each_session(engine, store, clock):
+    old, _fresh = make_sessions(engine, clock, expired=4, live=1)
+    with capture_signal(signals.session_ended) as ended:
+        assert sum(services.purge_expired(batch_size=3, send_signals=True)) == 4
+    assert sorted(call["public_id"] for call in ended) == sorted(old)
+    assert {call["reason"] for call in ended} == {"expired"}
+
+
+def test_dry_run_removes_nothing(engine, store, clock):
+    old, _fresh = make_sessions(engine, clock, expired=3, live=1)
+    assert sum(services.purge_expired(dry_run=True)) == 3
+    assert all(store.get(pid) is not None for pid in old)
+
+
+def test_database_purge_reads_no_rows_back(clock):
+    """db engine: one DELETE per batch, nothing loaded into Python."""
+    from django_sessiontokens.backends import db
+
+    make_sessions(db, clock, expired=5, live=2)
+    with CaptureQueriesContext(connection) as ctx:
+        assert list(services.purge_expired(batch_size=2)) == [2, 2, 1]
+    statements = [
+        q["sql"] for q in ctx.captured_queries if "sessiontokens_session" in q["sql"]
+    ]
+    assert len(statements) == 3
+    assert all(sql.lstrip().upper().startswith("DELETE") for sql in statements)
+
+
+def test_database_purge_keeps_a_session_extended_meanwhile(clock):
+    from django_sessiontokens.backends import db
+
+    old, _ = make_sessions(db, clock, expired=1, live=0)
+    store = db.SessionStore.get_store()
+    store.update(old[0], {"expires_at": timezone.now() + timedelta(hours=1)})
+    assert sum(services.purge_expired()) == 0
+    assert store.get(old[0]) is not None
+
+
+def test_default_batch_sizes():
+    from django_sessiontokens.backends import db
+
+    expected = 100_000 if connection.vendor == "sqlite" else 50_000
+    assert db.SessionStore.get_store().purge_batch_size() == expected
