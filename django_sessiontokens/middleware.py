@@ -43,10 +43,12 @@ class SessionTokenMiddleware(SessionMiddleware):
         if value and session.session_key is None:
             session.rejected = "malformed"
         session.request = request
-        session.client_ip = client.recorded_ip(client.client_ip(request))
+        address = client.client_ip(request)
+        session.client_address = address
+        session.client_ip = client.recorded_ip(address)
         session.client_user_agent = client.recorded_user_agent(request)
         current_session.set(session)
-        if value and guessing.is_blocked(client.client_ip(request)):
+        if value and guessing.is_blocked(address):
             return guessing.too_many_requests()
         return None
 
@@ -61,7 +63,7 @@ class SessionTokenMiddleware(SessionMiddleware):
         if unavailable is not None:
             return self._unavailable(request, unavailable, response)
         if session.rejected in guessing.COUNTED:
-            guessing.note_invalid(client.client_ip(request), request)
+            guessing.note_invalid(session.client_address, request)
         cookie_name = settings.SESSION_COOKIE_NAME
         accessed, modified, empty = (
             session.accessed,

@@ -49,6 +49,8 @@ class TokenSessionStore(AsyncSessionAPI, SessionBase):
         self._loaded_at: datetime | None = None
         #: Set by the middleware.
         self.request: HttpRequest | None = None
+        #: The client's address as seen (``client_address``) and as recorded.
+        self.client_address: str | None = None
         self.client_ip: str | None = None
         self.client_user_agent: str | None = None
         #: Why and by whom the session ends if it is flushed now.
