@@ -143,22 +143,21 @@ def load_our_redis(
     store: Any = get_store()
     client = store.client()
     script = client.register_script(layout._CREATE)
-    activity = store._activity(client)
+    extra = store._globals(client)
     pipe = client.pipeline(transaction=False)
     records = our_records(count, user_ids, now, expired=expired)
     for n, record in enumerate(records, start=1):
-        values = {name: getattr(record, name) for name in layout.FIELDS}
-        index = store.index_base(record.public_id[:8]) + record.user_id
+        meta, data = layout.pack_record(record)
         args = [
             max(layout.ttl_ms(record.expires_at), min_ttl_ms),
+            meta,
+            data,
             record.public_id,
+            record.user_id,
             layout.micros(record.expires_at),
             layout.micros(record.last_activity),
-            *layout.flat(layout.encode(values)),
         ]
-        script(
-            keys=[store.key(record.public_id), index, *activity], args=args, client=pipe
-        )
+        script(keys=[store.key(record.public_id), *extra], args=args, client=pipe)
         if n % CHUNK == 0:
             pipe.execute()
     pipe.execute()

@@ -90,7 +90,7 @@ def _redis(row: dict[str, Any]) -> str:
     calls, commands = row["redis_calls"], row["redis_commands"]
     if not calls:
         return "-"
-    return f"{calls:g}" if calls == commands else f"{calls:g} ({commands:g})"
+    return f"{calls:.3g}" if calls == commands else f"{calls:.3g} ({commands:.3g})"
 
 
 def table(results: dict[str, dict[str, Any]], sizes: list[int]) -> list[str]:
@@ -118,7 +118,7 @@ def table(results: dict[str, dict[str, Any]], sizes: list[int]) -> list[str]:
             if not engine.ours and measure.split("@")[0] in ("list", "end"):
                 name = f"{name} (scan + decode all)"
             lines.append(
-                f"| {label} | {name} | {row['median_us']:,.0f} | {row['sql']:g} "
+                f"| {label} | {name} | {row['median_us']:,.0f} | {row['sql']:.3g} "
                 f"| {_redis(row)} | {ratio} |"
             )
     for name, found in results.items():
@@ -177,9 +177,13 @@ def main() -> None:
         help="sessions stored for list/end (comma-separated; empty to skip)",
     )
     parser.add_argument("--json", help="also write the raw results here")
+    parser.add_argument("--from-json", help="print the table of saved results")
     args = parser.parse_args()
     started = time.strftime("%Y-%m-%d %H:%M")
-    results = collect(args)
+    if args.from_json:
+        results = json.loads(Path(args.from_json).read_text())
+    else:
+        results = collect(args)
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
     import django

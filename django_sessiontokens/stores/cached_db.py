@@ -1,8 +1,9 @@
 """Database store with Redis in front for reads.
 
 The database is the source of truth; Redis holds a copy of each record read
-recently (``P:{T}:c:<public id>``, a hash, TTL = ``SESSIONTOKENS_CACHE_TIMEOUT``
-or the time left, whichever is shorter). Every write goes to the database
+recently (``P:{T}:c:<public id>``, a hash laid out as the redis engine's:
+``m`` and ``d``; TTL = ``SESSIONTOKENS_CACHE_TIMEOUT`` or the time left,
+whichever is shorter). Every write goes to the database
 first. Two markers (a hash with one ``state`` field) keep stale copies out:
 
 * ``gone``: the session was ended. Written after the database delete; readers
@@ -57,14 +58,20 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
 return 1
 """
-# KEYS: copy. ARGV: ttl ms ('' = keep), nocache ttl ms, field, value, ...
-# Apply changes to a live copy; with no copy (or no fields), mark nocache.
-# Never overwrites "gone".
+# KEYS: copy. ARGV: ttl ms ('' = keep), nocache ttl ms, changes of ``m``
+# (JSON; '' = none) [, data]. Apply changes to a live copy; with no copy (or
+# no changes), mark nocache. Never overwrites "gone".
 _REFRESH = """
-local state = redis.call('HGET', KEYS[1], 'state')
-if state == 'gone' then return 0 end
-if not state and #ARGV > 2 and redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('HSET', KEYS[1], unpack(ARGV, 3))
+local f = redis.call('HMGET', KEYS[1], 'state', 'm')
+if f[1] == 'gone' then return 0 end
+if not f[1] and f[2] and ARGV[3] ~= '' then
+  local m = cjson.decode(f[2])
+  for k, v in pairs(cjson.decode(ARGV[3])) do m[k] = v end
+  if ARGV[4] then
+    redis.call('HSET', KEYS[1], 'm', cjson.encode(m), 'd', ARGV[4])
+  else
+    redis.call('HSET', KEYS[1], 'm', cjson.encode(m))
+  end
   if ARGV[1] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
   return 1
 end
@@ -137,7 +144,8 @@ class CachedDatabaseStore(r.RedisBase, BaseStore):
             with self.guard():
                 for public_id, state in pending.items():
                     if state == "nocache":
-                        self._run(_REFRESH, [self.key(public_id)], ["", NOCACHE_TTL])
+                        key = self.key(public_id)
+                        self._run(_REFRESH, [key], ["", NOCACHE_TTL, ""])
         except StoreUnavailable:
             for state in ("nocache", "gone"):
                 self._remember([p for p, s in pending.items() if s == state], state)
@@ -152,8 +160,8 @@ class CachedDatabaseStore(r.RedisBase, BaseStore):
         return r.ttl_ms(expires_at, conf.CACHE_TIMEOUT)
 
     def _fields(self, record: SessionRecord) -> list[str]:
-        values = {name: getattr(record, name) for name in r.FIELDS}
-        return r.flat(r.encode(values))
+        meta, data = r.pack_record(record)
+        return ["m", meta, "d", data]
 
     # Reads ------------------------------------------------------------------
     def get(self, public_id: str) -> SessionRecord | None:
@@ -164,12 +172,13 @@ class CachedDatabaseStore(r.RedisBase, BaseStore):
         except StoreUnavailable as exc:
             self._warn(exc)
             return self.db.get(public_id)
-        fields = r.decode_hash(raw)
-        state = fields.get("state")
+        state = r.field(raw, "state")
+        if state is not None:
+            state = r.text(state)
         if state == "gone":
             return None
-        if fields and state is None:
-            return r.decode(fields)
+        if raw and state is None:
+            return r.unpack(r.field(raw, "m"), r.field(raw, "d"))
         record = self.db.get(public_id)
         if record is None or state == "nocache":
             return record
@@ -227,15 +236,17 @@ class CachedDatabaseStore(r.RedisBase, BaseStore):
 
     def _refresh(self, public_id: str, changes: dict[str, Any]) -> None:
         expires_at = changes.get("expires_at")
-        ttl = self._ttl(expires_at) if expires_at else ""
+        args: list[Any] = [self._ttl(expires_at) if expires_at else "", NOCACHE_TTL]
+        if "data" in changes:
+            rest = dict(changes)
+            data = rest.pop("data")
+            args += [r.pack(rest), data]
+        else:
+            args.append(r.pack(changes) if changes else "")
         try:
             self._flush_pending()
             with self.guard():
-                self._run(
-                    _REFRESH,
-                    [self.key(public_id)],
-                    [ttl, NOCACHE_TTL, *r.flat(r.encode(changes))],
-                )
+                self._run(_REFRESH, [self.key(public_id)], args)
         except StoreUnavailable as exc:
             # Without the marker a stale copy could outlive this write.
             self._remember([public_id], "nocache")

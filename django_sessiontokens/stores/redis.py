@@ -3,19 +3,23 @@
 Keys (``P`` = ``SESSIONTOKENS_REDIS_KEY_PREFIX``, ``T`` = the public id's
 first 8 characters, its routing tag)::
 
-    P:{T}:s:<public id>   hash: the record; TTL = time left before expiry
+    P:{T}:s:<public id>   hash: ``m`` the record without data (JSON), ``d``
+                          the data; TTL = time left before expiry
     P:{T}:u:<user id>     sorted set: that user's public ids (with tag T),
                           scored by expiry (microseconds since the epoch)
     P:{all}:activity      sorted set: signed-in public ids by last activity
+    P:{all}:expiry        sorted set: every session by expiry; members are
+                          "<public id>" or "<public id> <user id>"
 
 A session and its user's index share the hash tag ``{T}``, so each write is
-one Lua script (one round trip) that is atomic on Redis Cluster too. The
-activity set lives in another slot: on a single Redis the same script keeps
-it, on Cluster a second command does, and dead members are pruned on read.
+one Lua script (one round trip) that is atomic on Redis Cluster too. The two
+``{all}`` sets live in another slot: on a single Redis the same script keeps
+them, on Cluster one pipelined command follows; neither is the authority.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -24,95 +28,163 @@ from django_sessiontokens import tokens
 from django_sessiontokens.exceptions import CreateError, UpdateError
 from django_sessiontokens.stores.base import UPDATABLE, BaseStore, SessionRecord
 from django_sessiontokens.stores.redis_base import (
-    FIELDS,
     IMPORTED_TAG,
-    LIGHT,
     RedisBase,
-    decode,
-    decode_hash,
-    encode,
     escape_glob,
-    flat,
+    field,
     is_cluster,
     micros,
+    pack,
+    pack_record,
+    records_from,
     text,
     ttl_ms,
+    unpack,
 )
 
 # Lua ---------------------------------------------------------------------
-# KEYS: session [, user index [, activity]]
-# ARGV: ttl ms, public id, expiry score, activity score, field, value, ...
-_CREATE = """
+# A session key is P:{T}:s:<pid>; its user's index is P:{T}:u:<uid>.
+_INDEX = "string.sub({key}, 1, #{key} - #{pid} - 2) .. 'u:'"
+# KEYS: session [, activity, expiry]
+# ARGV: ttl ms, m, d, public id, user id, expiry score, activity score
+_CREATE = f"""
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
+redis.call('HSET', KEYS[1], 'm', ARGV[2], 'd', ARGV[3])
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
-if KEYS[2] then
-  redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
-  local ttl = redis.call('PTTL', KEYS[2])
-  if ttl < tonumber(ARGV[1]) then
-    redis.call('PEXPIRE', KEYS[2], ARGV[1])
+local pid, uid = ARGV[4], ARGV[5]
+local member = pid
+if uid ~= '' then
+  local index = {_INDEX.format(key="KEYS[1]", pid="pid")} .. uid
+  redis.call('ZADD', index, ARGV[6], pid)
+  if redis.call('PTTL', index) < tonumber(ARGV[1]) then
+    redis.call('PEXPIRE', index, ARGV[1])
   end
+  member = pid .. ' ' .. uid
+  if KEYS[2] then redis.call('ZADD', KEYS[2], ARGV[7], pid) end
 end
-if KEYS[3] then redis.call('ZADD', KEYS[3], ARGV[4], ARGV[2]) end
+if KEYS[3] then redis.call('ZADD', KEYS[3], ARGV[6], member) end
 return 1
 """
-# Update, or compare-and-set of the secret when ARGV[1] is not empty.
-# KEYS: session [, activity]. ARGV: expected hash, ttl ms, user index key
-# without the user id (same tag), public id, field, value, ...
-# Returns {status, user id, last activity}: 1 done, 0 gone, -1 lost the CAS.
-_WRITE = """
-if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
-if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'secret_hash') ~= ARGV[1] then
-  return {-1}
+# Update, or compare-and-set of the secret when ARGV[1] is not empty; never
+# creates. The index and the {{all}} sets change only when their score does.
+# KEYS: session [, activity, expiry]
+# ARGV: expected hash, ttl ms ('' = keep), changes (JSON) [, data]
+# Returns 1 done, 0 gone, -1 lost the CAS; on Cluster (no KEYS[2]) a done
+# write returns {1, old user, user, old expiry, expiry, old activity, activity}.
+_WRITE = f"""
+local raw = redis.call('HGET', KEYS[1], 'm')
+if not raw then return 0 end
+local m = cjson.decode(raw)
+if ARGV[1] ~= '' and m.secret_hash ~= ARGV[1] then return -1 end
+local old, oldexp, oldact = m.user_id, m.expires_at, m.last_activity
+for k, v in pairs(cjson.decode(ARGV[3])) do m[k] = v end
+if ARGV[4] then
+  redis.call('HSET', KEYS[1], 'm', cjson.encode(m), 'd', ARGV[4])
+else
+  redis.call('HSET', KEYS[1], 'm', cjson.encode(m))
 end
-local old = redis.call('HGET', KEYS[1], 'user_id')
-redis.call('HSET', KEYS[1], unpack(ARGV, 5))
 if ARGV[2] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-local f = redis.call('HMGET', KEYS[1], 'user_id', 'expires_at', 'last_activity')
-local uid = f[1] or ''
-if old and old ~= '' and old ~= uid then redis.call('ZREM', ARGV[3] .. old, ARGV[4]) end
-if uid ~= '' then
-  local index = ARGV[3] .. uid
-  redis.call('ZADD', index, f[2], ARGV[4])
-  local ttl = redis.call('PTTL', KEYS[1])
-  local ittl = redis.call('PTTL', index)
-  if ittl < ttl then redis.call('PEXPIRE', index, ttl) end
-  if KEYS[2] then redis.call('ZADD', KEYS[2], f[3], ARGV[4]) end
-elseif KEYS[2] then
-  redis.call('ZREM', KEYS[2], ARGV[4])
+local pid, uid, exp, act = m.public_id, m.user_id, m.expires_at, m.last_activity
+local base = {_INDEX.format(key="KEYS[1]", pid="pid")}
+if old ~= uid and old ~= '' then redis.call('ZREM', base .. old, pid) end
+if uid ~= '' and (uid ~= old or exp ~= oldexp) then
+  local index = base .. uid
+  redis.call('ZADD', index, exp, pid)
+  local ttl = tonumber(ARGV[2]) or redis.call('PTTL', KEYS[1])
+  if redis.call('PTTL', index) < ttl then redis.call('PEXPIRE', index, ttl) end
 end
-return {1, uid, f[3]}
+if not KEYS[2] then return {{1, old, uid, oldexp, exp, oldact, act}} end
+if uid ~= old then
+  redis.call('ZREM', KEYS[3], old == '' and pid or pid .. ' ' .. old)
+end
+if uid ~= old or exp ~= oldexp then
+  redis.call('ZADD', KEYS[3], exp, uid == '' and pid or pid .. ' ' .. uid)
+end
+if uid == '' then
+  if old ~= '' then redis.call('ZREM', KEYS[2], pid) end
+elseif uid ~= old or act ~= oldact then
+  redis.call('ZADD', KEYS[2], act, pid)
+end
+return 1
 """
-# Delete sessions of one tag. KEYS: sessions [, activity].
-# ARGV: user index key without the user id, session count, expired-before
-# bound ('' = unconditional), public ids... Returns {public id, fields, ...}.
-_DELETE = (
-    """
-local n = tonumber(ARGV[2])
-local out = {}
-for i = 1, n do
-  local f = redis.call('HMGET', KEYS[i], """
-    + ", ".join(f"'{name}'" for name in LIGHT)
-    + """)
-  local pid = ARGV[3 + i]
-  local expires = f["""
-    + str(LIGHT.index("expires_at") + 1)
-    + """]
-  if f[1] and (ARGV[3] == '' or tonumber(expires) <= tonumber(ARGV[3])) then
-    redis.call('DEL', KEYS[i])
-    local uid = f["""
-    + str(LIGHT.index("user_id") + 1)
-    + """]
-    if uid and uid ~= '' then redis.call('ZREM', ARGV[1] .. uid, pid) end
-    if KEYS[n + 1] then redis.call('ZREM', KEYS[n + 1], pid) end
-    out[#out + 1] = pid
-    out[#out + 1] = f
+# Delete sessions (of one tag on Cluster). KEYS: a session key (routing)
+# [, activity, expiry]. ARGV: key prefix, expired-before bound ('' =
+# unconditional), limit, quiet ('1': no records back), members ("<pid>" or
+# "<pid> <uid>")... With a limit (single Redis), the members are the expiry
+# set's first ones up to the bound. Returns {deleted records' m as a JSON
+# array, live records' m (kept: they expire after the bound), how many
+# members were looked at, how many sessions were deleted}.
+_DELETE = f"""
+local prefix, bound = ARGV[1], tonumber(ARGV[2])
+local members = {{}}
+if ARGV[3] ~= '' then
+  members = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[2], 'LIMIT', 0, ARGV[3])
+else
+  for i = 5, #ARGV do members[#members + 1] = ARGV[i] end
+end
+-- A field of m, found without decoding all of it (cjson if escaped).
+local function field(raw, name)
+  local i = string.find(raw, '"' .. name .. '":"', 1, true)
+  local value
+  if i then
+    local start = i + #name + 4
+    value = string.sub(raw, start, string.find(raw, '"', start, true) - 1)
+  end
+  if not value or string.find(value, '\\\\', 1, true) then
+    return cjson.decode(raw)[name]
+  end
+  return value
+end
+local out, live, keys, pids, names = {{}}, {{}}, {{}}, {{}}, {{}}
+for _, member in ipairs(members) do
+  local space = string.find(member, ' ', 1, true)
+  local pid = space and string.sub(member, 1, space - 1) or member
+  local tag = string.sub(pid, 1, {tokens.TAG_LENGTH})
+  local key = prefix .. ':{{' .. tag .. '}}:s:' .. pid
+  local raw = redis.call('HGET', key, 'm')
+  local uid = space and string.sub(member, space + 1) or ''
+  local expires = nil
+  if raw then
+    uid, expires = field(raw, 'user_id'), tonumber(field(raw, 'expires_at'))
+  end
+  local named = uid == '' and pid or pid .. ' ' .. uid
+  if raw and bound and expires > bound then
+    live[#live + 1] = raw
+    if KEYS[3] then
+      if named ~= member then redis.call('ZREM', KEYS[3], member) end
+      redis.call('ZADD', KEYS[3], expires, named)
+    end
+  else
+    if raw then
+      keys[#keys + 1] = key
+      out[#out + 1] = raw
+    end
+    if uid ~= '' then
+      redis.call('ZREM', {_INDEX.format(key="key", pid="pid")} .. uid, pid)
+    end
+    if uid ~= '' or not raw then pids[#pids + 1] = pid end
+    names[#names + 1] = named
+    if named ~= member then names[#names + 1] = member end
   end
 end
-return out
+-- Many keys per command: far fewer calls than one per session.
+local function each(list, call)
+  for i = 1, #list, 500 do call(unpack(list, i, math.min(i + 499, #list))) end
+end
+each(keys, function(...) redis.call('DEL', ...) end)
+if KEYS[3] then
+  each(pids, function(...) redis.call('ZREM', KEYS[2], ...) end)
+  each(names, function(...) redis.call('ZREM', KEYS[3], ...) end)
+end
+if ARGV[4] == '1' then return {{'', '', #members, #out}} end
+local deleted = '[' .. table.concat(out, ',') .. ']'
+return {{deleted, '[' .. table.concat(live, ',') .. ']', #members, #out}}
 """
-)
-assert LIGHT[0] == "public_id"  # HMGET slot 1 tells whether the key exists
+
+
+def member(public_id: str, user_id: str | None) -> str:
+    """A session's member of the expiry set."""
+    return f"{public_id} {user_id}" if user_id else public_id
 
 
 class RedisStore(RedisBase, BaseStore):
@@ -131,21 +203,26 @@ class RedisStore(RedisBase, BaseStore):
     def activity_key(self) -> str:
         return f"{self.prefix()}:{{all}}:activity"
 
+    def expiry_key(self) -> str:
+        return f"{self.prefix()}:{{all}}:expiry"
+
     def _script(self, client: Any, source: str) -> Any:
         found = self._scripts.get((id(client), source))
         if found is None:
             found = self._scripts[(id(client), source)] = client.register_script(source)
         return found
 
-    def _activity(self, client: Any) -> list[str]:
-        """The activity key, when scripts may touch it (not on Cluster)."""
-        return [] if is_cluster(client) else [self.activity_key()]
+    def _globals(self, client: Any) -> list[str]:
+        """The ``{all}`` keys, when scripts may touch them (not on Cluster)."""
+        return [] if is_cluster(client) else [self.activity_key(), self.expiry_key()]
 
     # Reads ------------------------------------------------------------------
     def get(self, public_id: str) -> SessionRecord | None:
         with self.guard():
             raw = self.client().hgetall(self.key(public_id))
-        return decode(decode_hash(raw)) if raw else None
+        if not raw:
+            return None
+        return unpack(field(raw, "m"), field(raw, "d"))
 
     def _light(
         self, client: Any, public_ids: Sequence[str]
@@ -155,12 +232,8 @@ class RedisStore(RedisBase, BaseStore):
             return []
         pipe = client.pipeline(transaction=False)
         for public_id in public_ids:
-            pipe.hmget(self.key(public_id), LIGHT)
-        rows = pipe.execute()
-        return [
-            decode(dict(zip(LIGHT, map(text, row), strict=True))) if row[0] else None
-            for row in rows
-        ]
+            pipe.hget(self.key(public_id), "m")
+        return [unpack(meta) if meta else None for meta in pipe.execute()]
 
     def for_user(self, user_id: str) -> list[SessionRecord]:
         user_id = str(user_id)
@@ -246,7 +319,7 @@ class RedisStore(RedisBase, BaseStore):
             for key in self._scan("s"):
                 raw = client.hgetall(key)
                 if raw:
-                    yield decode(decode_hash(raw))
+                    yield unpack(field(raw, "m"), field(raw, "d"))
 
     def _scan(self, kind: str, count: int = 1000) -> Iterator[str]:
         pattern = f"{escape_glob(self.prefix())}:{{*}}:{kind}:*"
@@ -255,52 +328,69 @@ class RedisStore(RedisBase, BaseStore):
 
     # Writes -----------------------------------------------------------------
     def create(self, record: SessionRecord) -> None:
-        values = {name: getattr(record, name) for name in FIELDS}
-        keys = [self.key(record.public_id)]
+        meta, data = pack_record(record)
+        expiry = micros(record.expires_at)
+        activity = micros(record.last_activity)
         with self.guard():
             client = self.client()
-            if record.user_id is not None:
-                tag = record.public_id[: tokens.TAG_LENGTH]
-                keys += [self.index_base(tag) + record.user_id, *self._activity(client)]
-            args = [
-                ttl_ms(record.expires_at),
-                record.public_id,
-                micros(record.expires_at),
-                micros(record.last_activity),
-                *flat(encode(values)),
-            ]
-            if not self._script(client, _CREATE)(keys=keys, args=args):
+            done = self._script(client, _CREATE)(
+                keys=[self.key(record.public_id), *self._globals(client)],
+                args=[
+                    ttl_ms(record.expires_at),
+                    meta,
+                    data,
+                    record.public_id,
+                    record.user_id or "",
+                    expiry,
+                    activity,
+                ],
+            )
+            if not done:
                 raise CreateError
-            if record.user_id is not None and is_cluster(client):
-                client.zadd(
-                    self.activity_key(),
-                    {record.public_id: micros(record.last_activity)},
-                )
+            if is_cluster(client):
+                pipe = client.pipeline(transaction=False)
+                name = member(record.public_id, record.user_id)
+                pipe.zadd(self.expiry_key(), {name: expiry})
+                if record.user_id is not None:
+                    pipe.zadd(self.activity_key(), {record.public_id: activity})
+                pipe.execute()
 
     def _write(self, public_id: str, expected: str, changes: dict[str, Any]) -> int:
-        fields = encode(changes)
-        if not fields:
-            fields = {"public_id": public_id}
-        ttl = ttl_ms(changes["expires_at"]) if changes.get("expires_at") else ""
+        args = [
+            expected,
+            ttl_ms(changes["expires_at"]) if changes.get("expires_at") else "",
+        ]
+        if "data" in changes:
+            changes = dict(changes)
+            data = changes.pop("data")
+            args += [pack(changes), data]
+        else:
+            args.append(pack(changes))
         with self.guard():
             client = self.client()
             result = self._script(client, _WRITE)(
-                keys=[self.key(public_id), *self._activity(client)],
-                args=[
-                    expected,
-                    ttl,
-                    self.index_base(public_id[: tokens.TAG_LENGTH]),
-                    public_id,
-                    *flat(fields),
-                ],
+                keys=[self.key(public_id), *self._globals(client)], args=args
             )
-            status = int(result[0])
-            if status == 1 and is_cluster(client):
-                if text(result[1]):
-                    client.zadd(self.activity_key(), {public_id: int(result[2])})
-                else:
-                    client.zrem(self.activity_key(), public_id)
-        return status
+            if isinstance(result, int):
+                return result
+            self._follow_write(client, public_id, [text(v) for v in result[1:]])
+        return 1
+
+    def _follow_write(self, client: Any, public_id: str, values: list[str]) -> None:
+        """On Cluster: bring the ``{all}`` sets in line after a write."""
+        old, uid, old_expiry, expiry, old_activity, activity = values
+        pipe = client.pipeline(transaction=False)
+        if uid != old:
+            pipe.zrem(self.expiry_key(), member(public_id, old))
+        if uid != old or expiry != old_expiry:
+            pipe.zadd(self.expiry_key(), {member(public_id, uid): int(expiry)})
+        if not uid:
+            if old:
+                pipe.zrem(self.activity_key(), public_id)
+        elif uid != old or activity != old_activity:
+            pipe.zadd(self.activity_key(), {public_id: int(activity)})
+        if len(pipe):
+            pipe.execute()
 
     def update(self, public_id: str, changes: dict[str, Any]) -> None:
         unknown = set(changes) - UPDATABLE
@@ -315,71 +405,144 @@ class RedisStore(RedisBase, BaseStore):
         return self._write(public_id, expected_hash, changes) == 1
 
     def delete(self, public_ids: Sequence[str]) -> list[SessionRecord]:
-        return self._delete(public_ids, before="")
-
-    def _delete(self, public_ids: Iterable[str], *, before: str) -> list[SessionRecord]:
-        removed: list[SessionRecord] = []
         with self.guard():
-            client = self.client()
-            script = self._script(client, _DELETE)
-            cluster = is_cluster(client)
-            for tag, group in self.by_tag(public_ids).items():
-                result = script(
-                    keys=[*(self.key(pid) for pid in group), *self._activity(client)],
-                    args=[self.index_base(tag), len(group), before, *group],
-                )
-                for i in range(0, len(result), 2):
-                    row = dict(zip(LIGHT, map(text, result[i + 1]), strict=False))
-                    removed.append(decode(row))
-            if cluster and removed:
-                client.zrem(self.activity_key(), *(r.public_id for r in removed))
-        return removed
+            return self._delete(self.client(), public_ids, bound="")[0]
+
+    def _delete(
+        self, client: Any, members: Iterable[str], *, bound: str
+    ) -> tuple[list[SessionRecord], list[SessionRecord]]:
+        """Delete by expiry-set member (or public id): ``(removed, live)``,
+        ``live`` being the records kept because they expire after ``bound``."""
+        members = list(dict.fromkeys(members))
+        if not members:
+            return [], []
+        script = self._script(client, _DELETE)
+        cluster = is_cluster(client)
+        groups: dict[str, list[str]] = {"": members}
+        if cluster:
+            # redis-py runs no script in a Cluster pipeline: one call per tag.
+            groups = {}
+            for name in members:
+                groups.setdefault(name[: tokens.TAG_LENGTH], []).append(name)
+        prefix, extra = self.prefix(), self._globals(client)
+        removed: list[SessionRecord] = []
+        live: list[SessionRecord] = []
+        for group in groups.values():
+            reply = script(
+                keys=[self.key(group[0].split(" ", 1)[0]), *extra],
+                args=[prefix, bound, "", "", *group],
+            )
+            removed += records_from(json.loads(reply[0]))
+            live += records_from(json.loads(reply[1]))
+        if cluster:
+            self._follow_delete(client, members, removed, live)
+        return removed, live
+
+    def _follow_delete(
+        self,
+        client: Any,
+        members: list[str],
+        removed: list[SessionRecord],
+        live: list[SessionRecord],
+    ) -> None:
+        """On Cluster: drop deleted sessions from the ``{all}`` sets and give
+        live ones their real expiry."""
+        kept = {member(r.public_id, r.user_id): r for r in live}
+        drop = [name for name in members if name not in kept]
+        drop += [member(r.public_id, r.user_id) for r in removed]
+        pipe = client.pipeline(transaction=False)
+        pipe.zrem(self.expiry_key(), *dict.fromkeys(drop))
+        pipe.zrem(self.activity_key(), *{name.split(" ", 1)[0] for name in drop})
+        if kept:
+            pipe.zadd(
+                self.expiry_key(),
+                {name: micros(r.expires_at) for name, r in kept.items()},
+            )
+        pipe.execute()
+
+    def purge_batch_size(self) -> int:
+        # Each batch is one script, and Redis serves nobody else while it
+        # runs: about 10 ms per 1,000 sessions on the benchmark machine.
+        return 1000
 
     def purge_expired(
         self, now: datetime, *, batch_size: int, dry_run: bool = False
     ) -> Iterator[list[SessionRecord]]:
+        """Walk the expiry set up to ``now``, one batch at a time: one script
+        per batch on a single Redis, a read and a script per tag on Cluster."""
         bound = micros(now)
         with self.guard():
             client = self.client()
-            batch: list[str] = []
-            for key in self._scan("s", count=batch_size):
-                batch.append(key)
-                if len(batch) >= batch_size:
-                    found = self._purge_batch(client, batch, bound, dry_run)
-                    batch = []
-                    if found:
-                        yield found
-            found = self._purge_batch(client, batch, bound, dry_run)
+            if dry_run:
+                yield from self._count_expired(client, bound, batch_size)
+            elif is_cluster(client):
+                yield from self._purge_cluster(client, bound, batch_size)
+            else:
+                for reply in self._purge_batches(client, bound, batch_size, ""):
+                    removed = records_from(json.loads(reply[0]))
+                    if removed:
+                        yield removed
+
+    def purge_expired_quietly(self, now: datetime, *, batch_size: int) -> Iterator[int]:
+        bound = micros(now)
+        with self.guard():
+            client = self.client()
+            if is_cluster(client):
+                for batch in self._purge_cluster(client, bound, batch_size):
+                    yield len(batch)
+                return
+            for reply in self._purge_batches(client, bound, batch_size, "1"):
+                if reply[3]:
+                    yield int(reply[3])
+
+    def _purge_batches(
+        self, client: Any, bound: int, batch_size: int, quiet: str
+    ) -> Iterator[Any]:
+        """Single Redis: each batch is one script that reads the expiry set up
+        to the bound and deletes what it names; its replies."""
+        script = self._script(client, _DELETE)
+        keys = [self.expiry_key(), *self._globals(client)]
+        while True:
+            reply = script(keys=keys, args=[self.prefix(), bound, batch_size, quiet])
+            if not reply[2]:
+                return
+            yield reply
+
+    def _purge_cluster(
+        self, client: Any, bound: int, batch_size: int
+    ) -> Iterator[list[SessionRecord]]:
+        while True:
+            members = client.zrangebyscore(
+                self.expiry_key(), "-inf", bound, start=0, num=batch_size
+            )
+            if not members:
+                return
+            removed, _live = self._delete(
+                client, [text(m) for m in members], bound=str(bound)
+            )
+            if removed:
+                yield removed
+
+    def _count_expired(
+        self, client: Any, bound: int, batch_size: int
+    ) -> Iterator[list[SessionRecord]]:
+        """What the purge would remove, without removing anything."""
+        low, skip = "-inf", 0
+        while True:
+            rows = client.zrangebyscore(
+                self.expiry_key(), low, bound, skip, batch_size, withscores=True
+            )
+            if not rows:
+                return
+            public_ids = [text(name).split(" ", 1)[0] for name, _score in rows]
+            found = [
+                rec
+                for rec in self._light(client, public_ids)
+                if rec is not None and micros(rec.expires_at) <= bound
+            ]
             if found:
                 yield found
-            if not dry_run:
-                self._prune_indexes(client, bound, batch_size)
-                list(self._walk_activity(batch_size))
-
-    def _purge_batch(
-        self, client: Any, keys: list[str], bound: int, dry_run: bool
-    ) -> list[SessionRecord]:
-        if not keys:
-            return []
-        public_ids = [key.rsplit(":", 1)[1] for key in keys]
-        expired = [
-            rec
-            for rec in self._light(client, public_ids)
-            if rec is not None and micros(rec.expires_at) <= bound
-        ]
-        if dry_run or not expired:
-            return expired
-        return self._delete([rec.public_id for rec in expired], before=str(bound))
-
-    def _prune_indexes(self, client: Any, bound: int, batch_size: int) -> None:
-        """Drop index members whose session is gone (expired or deleted)."""
-        for index in self._scan("u", count=batch_size):
-            members = [text(m) for m in client.zrangebyscore(index, "-inf", bound)]
-            if not members:
-                continue
-            pipe = client.pipeline(transaction=False)
-            for public_id in members:
-                pipe.exists(self.key(public_id))
-            gone = [p for p, n in zip(members, pipe.execute(), strict=True) if not n]
-            if gone:
-                client.zrem(index, *gone)
+            last = int(rows[-1][1])
+            same = sum(1 for _name, score in rows if int(score) == last)
+            skip = skip + len(rows) if low == str(last) else same
+            low = str(last)
