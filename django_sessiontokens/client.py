@@ -3,6 +3,7 @@ privacy settings applied."""
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from typing import TYPE_CHECKING
 
@@ -12,7 +13,10 @@ if TYPE_CHECKING:
     from django.http import HttpRequest
 
 
+@functools.lru_cache(maxsize=4096)
 def _valid_ip(value: str) -> str | None:
+    """The address in canonical form, or ``None`` (cached: a site sees the
+    same addresses again and again)."""
     try:
         return str(ipaddress.ip_address(value.strip()))
     except ValueError:

@@ -71,7 +71,10 @@ class TokenSessionStore(AsyncSessionAPI, SessionBase):
 
     # Tokens ---------------------------------------------------------------
     def _validate_session_key(self, key: Any) -> bool:
-        return tokens.parse(key, accept_legacy=conf.ACCEPT_IMPORTED) is not None
+        token = tokens.parse(key, accept_legacy=conf.ACCEPT_IMPORTED)
+        if token is not None:
+            self._parsed: tuple[str | None, tokens.Token | None] = (key, token)
+        return token is not None
 
     def _token(self) -> tokens.Token | None:
         key = self.session_key
