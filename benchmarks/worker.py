@@ -133,7 +133,9 @@ def measure(
     if profiler:
         stats = pstats.Stats(profiler, stream=sys.stderr)
         stats.sort_stats("tottime").print_stats(30)
-        stats.sort_stats("cumulative").print_stats(os.environ.get("BENCH_PROFILE_FILTER", ""), 40)
+        stats.sort_stats("cumulative").print_stats(
+            os.environ.get("BENCH_PROFILE_FILTER", ""), 40
+        )
     return {
         "median_us": statistics.median(samples) / 1000,
         "p90_us": statistics.quantiles(samples, n=10)[-1] / 1000
