@@ -20,11 +20,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from django.db import transaction
-
-from django_sessiontokens import signals
+from django_sessiontokens import services, signals
 from django_sessiontokens.conf import conf
-from django_sessiontokens.models import Session
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -80,15 +77,13 @@ def _announce(
     action: str,
     request: HttpRequest | None,
 ) -> None:
-    transaction.on_commit(
-        lambda: signals.session_anomaly.send(
-            sender=Session,
-            public_id=record.public_id,
-            user_id=record.user_id,
-            kind=kind,
-            old=old,
-            new=new,
-            action=action,
-            request=request,
-        )
+    services.send_after_commit(
+        signals.session_anomaly,
+        public_id=record.public_id,
+        user_id=record.user_id,
+        kind=kind,
+        old=old,
+        new=new,
+        action=action,
+        request=request,
     )

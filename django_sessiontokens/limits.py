@@ -28,7 +28,6 @@ from django.contrib.auth import SESSION_KEY, get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connections, router, transaction
 from django.db.models import F
-from django.utils import timezone
 from django.utils.translation import ngettext_lazy
 
 from django_sessiontokens import services
@@ -36,7 +35,7 @@ from django_sessiontokens.conf import conf
 
 if TYPE_CHECKING:
     from django_sessiontokens.backends.base import TokenSessionStore
-    from django_sessiontokens.stores.base import BaseStore, SessionRecord
+    from django_sessiontokens.stores.base import BaseStore
 
 MESSAGE = ngettext_lazy(
     "You are already signed in on %(limit)d device, the most allowed. Sign "
@@ -77,16 +76,14 @@ def user_lock(user_id: str) -> Iterator[None]:
 
 def live_sessions(
     user_id: str, *, store: BaseStore, exclude: str | None = None
-) -> list[SessionRecord]:
-    """The user's unexpired sessions, most recently active first."""
-    now = timezone.now()
-    live = [
-        record
-        for record in store.for_user(user_id)
-        if record.expires_at > now and record.public_id != exclude
+) -> list[services.SessionInfo]:
+    """The user's unexpired sessions but ``exclude``, most recently active
+    first."""
+    return [
+        info
+        for info in services.list_user_sessions(user_id, store=store)
+        if info.public_id != exclude
     ]
-    live.sort(key=lambda r: (r.last_activity, r.created_at), reverse=True)
-    return live
 
 
 def would_refuse(user: Any, *, current: str | None = None) -> bool:

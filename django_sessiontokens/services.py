@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from django_sessiontokens import audit, signals
@@ -98,6 +99,12 @@ def get_store() -> BaseStore:
     return store
 
 
+def send_after_commit(signal: Signal, **kwargs: Any) -> None:
+    """Send one of ``signals`` with ``sender=Session`` once the surrounding
+    transaction commits (at once outside one), so a rollback sends nothing."""
+    transaction.on_commit(lambda: signal.send(sender=Session, **kwargs))
+
+
 def _value(item: Any) -> str:
     return str(item.value if isinstance(item, enum.Enum) else item)
 
@@ -127,20 +134,15 @@ def _announce_ended(
                 "actor": actor_value,
             },
         )
-
-    def send() -> None:
-        for record in records:
-            signals.session_ended.send(
-                sender=Session,
-                public_id=record.public_id,
-                user_id=record.user_id,
-                reason=reason_value,
-                actor=actor_value,
-                ended_by=ended_by,
-                request=request,
-            )
-
-    transaction.on_commit(send)
+        send_after_commit(
+            signals.session_ended,
+            public_id=record.public_id,
+            user_id=record.user_id,
+            reason=reason_value,
+            actor=actor_value,
+            ended_by=ended_by,
+            request=request,
+        )
 
 
 def end_sessions(
@@ -235,7 +237,7 @@ def list_user_sessions(
         for record in store.for_user(str(getattr(user, "pk", user)))
         if include_expired or record.expires_at > now
     ]
-    infos.sort(key=lambda info: info.last_activity, reverse=True)
+    infos.sort(key=lambda info: (info.last_activity, info.created_at), reverse=True)
     return infos
 
 
@@ -301,13 +303,11 @@ def search_sessions(
 
 def announce_created(record: SessionRecord, request: HttpRequest | None) -> None:
     audit.record_created(record, request)
-    transaction.on_commit(
-        lambda: signals.session_created.send(
-            sender=Session,
-            public_id=record.public_id,
-            user_id=record.user_id,
-            request=request,
-        )
+    send_after_commit(
+        signals.session_created,
+        public_id=record.public_id,
+        user_id=record.user_id,
+        request=request,
     )
 
 
@@ -326,15 +326,13 @@ def announce_rotated_to(
     request: HttpRequest | None = None,
 ) -> None:
     audit.record_rotated(previous_public_id, record, reason=reason, request=request)
-    transaction.on_commit(
-        lambda: signals.session_rotated.send(
-            sender=Session,
-            public_id=record.public_id,
-            previous_public_id=previous_public_id,
-            user_id=record.user_id,
-            reason=reason,
-            request=request,
-        )
+    send_after_commit(
+        signals.session_rotated,
+        public_id=record.public_id,
+        previous_public_id=previous_public_id,
+        user_id=record.user_id,
+        reason=reason,
+        request=request,
     )
 
 
@@ -353,11 +351,9 @@ def report_reuse(
         store=store,
     )
     audit.record_reuse(record)
-    transaction.on_commit(
-        lambda: signals.session_reuse_detected.send(
-            sender=Session,
-            public_id=record.public_id,
-            user_id=record.user_id,
-            request=request,
-        )
+    send_after_commit(
+        signals.session_reuse_detected,
+        public_id=record.public_id,
+        user_id=record.user_id,
+        request=request,
     )
