@@ -147,11 +147,9 @@ def load_our_redis(
     pipe = client.pipeline(transaction=False)
     records = our_records(count, user_ids, now, expired=expired)
     for n, record in enumerate(records, start=1):
-        meta, data = layout.pack_record(record)
         args = [
             max(layout.ttl_ms(record.expires_at), min_ttl_ms),
-            meta,
-            data,
+            layout.pack_record(record),
             record.public_id,
             record.user_id,
             layout.micros(record.expires_at),

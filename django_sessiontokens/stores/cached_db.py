@@ -1,10 +1,11 @@
 """Database store with Redis in front for reads.
 
 The database is the source of truth; Redis holds a copy of each record read
-recently (``P:{T}:c:<public id>``, a hash laid out as the redis engine's:
-``m`` and ``d``; TTL = ``SESSIONTOKENS_CACHE_TIMEOUT`` or the time left,
-whichever is shorter). Every write goes to the database
-first. Two markers (a hash with one ``state`` field) keep stale copies out:
+recently (``P:{T}:c:<public id>``, a string laid out as the redis engine's:
+``m``, a newline, the data; TTL = ``SESSIONTOKENS_CACHE_TIMEOUT`` or the time
+left, whichever is shorter). Every write goes to the database
+first. Two markers (the strings ``gone`` and ``nocache`` in place of a copy,
+which always starts with ``{``) keep stale copies out:
 
 * ``gone``: the session was ended. Written after the database delete; readers
   treat it as gone. A reader that read the row just before the delete cannot
@@ -44,51 +45,36 @@ NOCACHE_TTL = 10_000
 #: At most one "Redis is down" warning per this many seconds.
 WARNING_INTERVAL = 60.0
 
-# KEYS: copy. ARGV: ttl ms, field, value, ... Fill only if absent.
-_FILL = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return 1
-"""
-# KEYS: copy. ARGV: ttl ms, field, value, ... Replace whatever is there.
-_PUT = """
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-return 1
-"""
+GONE = b"gone"
+NOCACHE = b"nocache"
+
 # KEYS: copy. ARGV: ttl ms ('' = keep), nocache ttl ms, changes of ``m``
-# (JSON; '' = none) [, data]. Apply changes to a live copy; with no copy (or
-# no changes), mark nocache. Never overwrites "gone".
-_REFRESH = """
-local f = redis.call('HMGET', KEYS[1], 'state', 'm')
-if f[1] == 'gone' then return 0 end
-if not f[1] and f[2] and ARGV[3] ~= '' then
-  local m = cjson.decode(f[2])
-  for k, v in pairs(cjson.decode(ARGV[3])) do m[k] = v end
-  if ARGV[4] then
-    redis.call('HSET', KEYS[1], 'm', cjson.encode(m), 'd', ARGV[4])
-  else
-    redis.call('HSET', KEYS[1], 'm', cjson.encode(m))
+# (JSON; '' = none) [, data]. Apply changes (or new data) to a live copy;
+# with no copy, or nothing to apply, mark nocache. Never overwrites "gone".
+_REFRESH = (
+    r.LUA_SPLIT
+    + """
+local raw = redis.call('GET', KEYS[1])
+if raw == 'gone' then return 0 end
+if raw and raw ~= 'nocache' and (ARGV[3] ~= '' or ARGV[4]) then
+  local meta, data = split(raw)
+  if ARGV[3] ~= '' then
+    local m = cjson.decode(meta)
+    for k, v in pairs(cjson.decode(ARGV[3])) do m[k] = v end
+    meta = cjson.encode(m)
   end
-  if ARGV[1] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+  local value = meta .. '\\n' .. (ARGV[4] or data)
+  if ARGV[1] ~= '' then
+    redis.call('SET', KEYS[1], value, 'PX', ARGV[1])
+  else
+    redis.call('SET', KEYS[1], value, 'KEEPTTL')
+  end
   return 1
 end
-redis.call('DEL', KEYS[1])
-redis.call('HSET', KEYS[1], 'state', 'nocache')
-redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[1], 'nocache', 'PX', ARGV[2])
 return 2
 """
-# KEYS: copies of one tag. ARGV: ttl ms. Mark each "gone".
-_GONE = """
-for i = 1, #KEYS do
-  redis.call('DEL', KEYS[i])
-  redis.call('HSET', KEYS[i], 'state', 'gone')
-  redis.call('PEXPIRE', KEYS[i], ARGV[1])
-end
-return #KEYS
-"""
+)
 
 
 class CachedDatabaseStore(r.RedisBase, BaseStore):
@@ -112,7 +98,7 @@ class CachedDatabaseStore(r.RedisBase, BaseStore):
         if script is None:
             script = client.register_script(source)
             self._scripts[(id(client), source)] = script
-        return script(keys=keys, args=args)
+        return r.run_script(client, script, keys, args)
 
     def _warn(self, exc: StoreUnavailable) -> None:
         now = time.monotonic()
@@ -153,41 +139,41 @@ class CachedDatabaseStore(r.RedisBase, BaseStore):
 
     def _mark_gone(self, public_ids: Iterable[str]) -> None:
         with self.guard():
-            for group in self.by_tag(public_ids).values():
-                self._run(_GONE, [self.key(pid) for pid in group], [GONE_TTL])
+            pipe = self.client().pipeline(transaction=False)
+            for public_id in dict.fromkeys(public_ids):
+                pipe.set(self.key(public_id), GONE, px=GONE_TTL)
+            if len(pipe):
+                pipe.execute()
 
     def _ttl(self, expires_at: datetime) -> int:
         return r.ttl_ms(expires_at, conf.CACHE_TIMEOUT)
-
-    def _fields(self, record: SessionRecord) -> list[str]:
-        meta, data = r.pack_record(record)
-        return ["m", meta, "d", data]
 
     # Reads ------------------------------------------------------------------
     def get(self, public_id: str) -> SessionRecord | None:
         try:
             self._flush_pending()
             with self.guard():
-                raw = self.client().hgetall(self.key(public_id))
+                raw = r.call(self.client(), "GET", self.key(public_id))
         except StoreUnavailable as exc:
             self._warn(exc)
             return self.db.get(public_id)
-        state = r.field(raw, "state")
-        if state is not None:
-            state = r.text(state)
-        if state == "gone":
-            return None
-        if raw and state is None:
-            return r.unpack(r.field(raw, "m"), r.field(raw, "d"))
+        if raw:
+            if isinstance(raw, str):
+                raw = raw.encode()
+            if raw == GONE:
+                return None
+            if raw != NOCACHE:
+                return r.unpack(raw)
         record = self.db.get(public_id)
-        if record is None or state == "nocache":
+        if record is None or raw:  # raw: "nocache"
             return record
         try:
             with self.guard():
-                self._run(
-                    _FILL,
-                    [self.key(public_id)],
-                    [self._ttl(record.expires_at), *self._fields(record)],
+                self.client().set(
+                    self.key(public_id),
+                    r.pack_record(record),
+                    px=self._ttl(record.expires_at),
+                    nx=True,  # never over a marker written meanwhile
                 )
         except StoreUnavailable as exc:
             self._warn(exc)
@@ -222,10 +208,10 @@ class CachedDatabaseStore(r.RedisBase, BaseStore):
         try:
             self._flush_pending()
             with self.guard():
-                self._run(
-                    _PUT,
-                    [self.key(record.public_id)],
-                    [self._ttl(record.expires_at), *self._fields(record)],
+                self.client().set(
+                    self.key(record.public_id),
+                    r.pack_record(record),
+                    px=self._ttl(record.expires_at),
                 )
         except StoreUnavailable as exc:
             self._warn(exc)
@@ -240,7 +226,7 @@ class CachedDatabaseStore(r.RedisBase, BaseStore):
         if "data" in changes:
             rest = dict(changes)
             data = rest.pop("data")
-            args += [r.pack(rest), data]
+            args += [r.pack(rest) if rest else "", data]
         else:
             args.append(r.pack(changes) if changes else "")
         try:

@@ -1,10 +1,11 @@
-"""Redis store: one hash per session, a per-user index, atomic Lua writes.
+"""Redis store: one string per session, a per-user index, atomic Lua writes.
 
 Keys (``P`` = ``SESSIONTOKENS_REDIS_KEY_PREFIX``, ``T`` = the public id's
 first 8 characters, its routing tag)::
 
-    P:{T}:s:<public id>   hash: ``m`` the record without data (JSON), ``d``
-                          the data; TTL = time left before expiry
+    P:{T}:s:<public id>   string: ``m`` the record without data (JSON), a
+                          newline, the data (``redis_base``); TTL = time
+                          left before expiry
     P:{T}:u:<user id>     sorted set: that user's public ids (with tag T),
                           scored by expiry (microseconds since the epoch)
     P:{all}:activity      sorted set: signed-in public ids by last activity
@@ -29,14 +30,16 @@ from django_sessiontokens.exceptions import CreateError, UpdateError
 from django_sessiontokens.stores.base import UPDATABLE, BaseStore, SessionRecord
 from django_sessiontokens.stores.redis_base import (
     IMPORTED_TAG,
+    LUA_SPLIT,
     RedisBase,
+    call,
     escape_glob,
-    field,
     is_cluster,
     micros,
     pack,
     pack_record,
     records_from,
+    run_script,
     text,
     ttl_ms,
     unpack,
@@ -46,44 +49,50 @@ from django_sessiontokens.stores.redis_base import (
 # A session key is P:{T}:s:<pid>; its user's index is P:{T}:u:<uid>.
 _INDEX = "string.sub({key}, 1, #{key} - #{pid} - 2) .. 'u:'"
 # KEYS: session [, activity, expiry]
-# ARGV: ttl ms, m, d, public id, user id, expiry score, activity score
+# ARGV: ttl ms, value, public id, user id, expiry score, activity score
 _CREATE = f"""
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 'm', ARGV[2], 'd', ARGV[3])
-redis.call('PEXPIRE', KEYS[1], ARGV[1])
-local pid, uid = ARGV[4], ARGV[5]
+if not redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[1], 'NX') then return 0 end
+local pid, uid = ARGV[3], ARGV[4]
 local member = pid
 if uid ~= '' then
   local index = {_INDEX.format(key="KEYS[1]", pid="pid")} .. uid
-  redis.call('ZADD', index, ARGV[6], pid)
+  redis.call('ZADD', index, ARGV[5], pid)
   if redis.call('PTTL', index) < tonumber(ARGV[1]) then
     redis.call('PEXPIRE', index, ARGV[1])
   end
   member = pid .. ' ' .. uid
-  if KEYS[2] then redis.call('ZADD', KEYS[2], ARGV[7], pid) end
+  if KEYS[2] then redis.call('ZADD', KEYS[2], ARGV[6], pid) end
 end
-if KEYS[3] then redis.call('ZADD', KEYS[3], ARGV[6], member) end
+if KEYS[3] then redis.call('ZADD', KEYS[3], ARGV[5], member) end
 return 1
 """
 # Update, or compare-and-set of the secret when ARGV[1] is not empty; never
 # creates. The index and the {{all}} sets change only when their score does.
 # KEYS: session [, activity, expiry]
-# ARGV: expected hash, ttl ms ('' = keep), changes (JSON) [, data]
+# ARGV: expected hash, ttl ms ('' = keep), changes of m (JSON; '' = none)
+# [, data]
 # Returns 1 done, 0 gone, -1 lost the CAS; on Cluster (no KEYS[2]) a done
 # write returns {1, old user, user, old expiry, expiry, old activity, activity}.
-_WRITE = f"""
-local raw = redis.call('HGET', KEYS[1], 'm')
+_WRITE = LUA_SPLIT + f"""
+local raw = redis.call('GET', KEYS[1])
 if not raw then return 0 end
-local m = cjson.decode(raw)
+if ARGV[3] == '' then
+  -- The data alone (inside the touch interval): m is kept as it is.
+  local cut = string.find(raw, '\\n', 1, true)
+  redis.call('SET', KEYS[1], string.sub(raw, 1, cut) .. ARGV[4], 'KEEPTTL')
+  return 1
+end
+local meta, data = split(raw)
+local m = cjson.decode(meta)
 if ARGV[1] ~= '' and m.secret_hash ~= ARGV[1] then return -1 end
 local old, oldexp, oldact = m.user_id, m.expires_at, m.last_activity
 for k, v in pairs(cjson.decode(ARGV[3])) do m[k] = v end
-if ARGV[4] then
-  redis.call('HSET', KEYS[1], 'm', cjson.encode(m), 'd', ARGV[4])
+local value = cjson.encode(m) .. '\\n' .. (ARGV[4] or data)
+if ARGV[2] ~= '' then
+  redis.call('SET', KEYS[1], value, 'PX', ARGV[2])
 else
-  redis.call('HSET', KEYS[1], 'm', cjson.encode(m))
+  redis.call('SET', KEYS[1], value, 'KEEPTTL')
 end
-if ARGV[2] ~= '' then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
 local pid, uid, exp, act = m.public_id, m.user_id, m.expires_at, m.last_activity
 local base = {_INDEX.format(key="KEYS[1]", pid="pid")}
 if old ~= uid and old ~= '' then redis.call('ZREM', base .. old, pid) end
@@ -123,6 +132,7 @@ else
   for i = 5, #ARGV do members[#members + 1] = ARGV[i] end
 end
 -- A field of m, found without decoding all of it (cjson if escaped).
+-- m never holds a raw newline: the data after it is never searched.
 local function field(raw, name)
   local i = string.find(raw, '"' .. name .. '":"', 1, true)
   local value
@@ -141,10 +151,11 @@ for _, member in ipairs(members) do
   local pid = space and string.sub(member, 1, space - 1) or member
   local tag = string.sub(pid, 1, {tokens.TAG_LENGTH})
   local key = prefix .. ':{{' .. tag .. '}}:s:' .. pid
-  local raw = redis.call('HGET', key, 'm')
+  local raw = redis.call('GET', key)
   local uid = space and string.sub(member, space + 1) or ''
   local expires = nil
   if raw then
+    raw = string.sub(raw, 1, string.find(raw, '\\n', 1, true) - 1)
     uid, expires = field(raw, 'user_id'), tonumber(field(raw, 'expires_at'))
   end
   local named = uid == '' and pid or pid .. ' ' .. uid
@@ -219,10 +230,8 @@ class RedisStore(RedisBase, BaseStore):
     # Reads ------------------------------------------------------------------
     def get(self, public_id: str) -> SessionRecord | None:
         with self.guard():
-            raw = self.client().hgetall(self.key(public_id))
-        if not raw:
-            return None
-        return unpack(field(raw, "m"), field(raw, "d"))
+            raw = call(self.client(), "GET", self.key(public_id))
+        return unpack(raw) if raw else None
 
     def _light(
         self, client: Any, public_ids: Sequence[str]
@@ -232,8 +241,8 @@ class RedisStore(RedisBase, BaseStore):
             return []
         pipe = client.pipeline(transaction=False)
         for public_id in public_ids:
-            pipe.hget(self.key(public_id), "m")
-        return [unpack(meta) if meta else None for meta in pipe.execute()]
+            pipe.get(self.key(public_id))
+        return [unpack(raw, data=False) if raw else None for raw in pipe.execute()]
 
     def for_user(self, user_id: str) -> list[SessionRecord]:
         user_id = str(user_id)
@@ -317,9 +326,9 @@ class RedisStore(RedisBase, BaseStore):
         with self.guard():
             client = self.client()
             for key in self._scan("s"):
-                raw = client.hgetall(key)
+                raw = client.get(key)
                 if raw:
-                    yield unpack(field(raw, "m"), field(raw, "d"))
+                    yield unpack(raw)
 
     def _scan(self, kind: str, count: int = 1000) -> Iterator[str]:
         pattern = f"{escape_glob(self.prefix())}:{{*}}:{kind}:*"
@@ -328,7 +337,6 @@ class RedisStore(RedisBase, BaseStore):
 
     # Writes -----------------------------------------------------------------
     def create(self, record: SessionRecord) -> None:
-        meta, data = pack_record(record)
         expiry = micros(record.expires_at)
         activity = micros(record.last_activity)
         with self.guard():
@@ -337,8 +345,7 @@ class RedisStore(RedisBase, BaseStore):
                 keys=[self.key(record.public_id), *self._globals(client)],
                 args=[
                     ttl_ms(record.expires_at),
-                    meta,
-                    data,
+                    pack_record(record),
                     record.public_id,
                     record.user_id or "",
                     expiry,
@@ -356,20 +363,20 @@ class RedisStore(RedisBase, BaseStore):
                 pipe.execute()
 
     def _write(self, public_id: str, expected: str, changes: dict[str, Any]) -> int:
-        args = [
-            expected,
-            ttl_ms(changes["expires_at"]) if changes.get("expires_at") else "",
-        ]
+        expires_at = changes.get("expires_at")
+        args = [expected, ttl_ms(expires_at) if expires_at else ""]
         if "data" in changes:
-            changes = dict(changes)
-            data = changes.pop("data")
-            args += [pack(changes), data]
+            rest = {name: v for name, v in changes.items() if name != "data"}
+            args += [pack(rest) if rest or expected else "", changes["data"]]
         else:
             args.append(pack(changes))
         with self.guard():
             client = self.client()
-            result = self._script(client, _WRITE)(
-                keys=[self.key(public_id), *self._globals(client)], args=args
+            result = run_script(
+                client,
+                self._script(client, _WRITE),
+                [self.key(public_id), *self._globals(client)],
+                args,
             )
             if isinstance(result, int):
                 return result

@@ -5,11 +5,18 @@ path returning any redis-py client) or else from the django-redis cache alias
 ``SESSIONTOKENS_REDIS_CACHE``; one client is kept per configuration (dropped
 when Django's ``setting_changed`` fires, so ``override_settings`` works).
 
-A record is stored as two hash fields: ``m``, every field but ``data`` as one
-compact JSON object of strings (``None`` as ``""``, datetimes as microseconds
-since the epoch), which Lua scripts read and change with ``cjson``; and
-``d``, the data. Two fields decode in a fraction of the time of one field per
-column (redis-py parses replies in Python).
+A record is stored as one string value: ``m``, every field but ``data`` as
+one compact JSON object of strings (``None`` as ``""``, datetimes as
+microseconds since the epoch), then a newline, then the data. JSON never holds
+a raw newline, so the first one splits the two. Lua scripts read and change
+``m`` with ``cjson`` and carry the data along; Python reads the whole record
+with one ``GET`` (a plain string reply is the cheapest one redis-py parses).
+
+The per-request commands (``GET`` of a session, ``EVALSHA`` of an update) go
+through ``call``: straight to a pooled connection of a plain ``redis.Redis``
+client, falling back to the client's own ``execute_command`` (and its retry
+policy) when the connection fails, and used only when that method is not
+overridden or instrumented.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.utils import timezone as django_timezone
 from django.utils.module_loading import import_string
+from redis import Redis
 from redis import exceptions as redis_exceptions
 from redis.cluster import RedisCluster
 
@@ -78,23 +86,26 @@ def encode(values: dict[str, Any]) -> dict[str, str]:
 
 
 def pack(values: dict[str, Any]) -> str:
-    """The ``m`` field (or a change to it) for these values."""
+    """``m`` (or a change to it) for these values."""
     return _dumps(encode(values))
 
 
-def pack_record(record: SessionRecord) -> tuple[str, str]:
-    """``(m, d)`` for a whole record."""
-    return pack({name: getattr(record, name) for name in LIGHT}), record.data
+def pack_record(record: SessionRecord) -> str:
+    """The stored value of a whole record: ``m``, a newline, the data."""
+    return pack({name: getattr(record, name) for name in LIGHT}) + "\n" + record.data
 
 
-def unpack(meta: str | bytes, data: Any = "") -> SessionRecord:
-    """The record stored as ``m`` (and ``d``, or no data)."""
-    return record_from(json.loads(meta), data)
-
-
-def record_from(values: dict[str, Any], data: Any = "") -> SessionRecord:
-    """The record of a decoded ``m`` (changed in place)."""
-    return _record(values, _EPOCH if settings.USE_TZ else _NAIVE_EPOCH, data)
+def unpack(raw: str | bytes, *, data: bool = True) -> SessionRecord:
+    """The record of a stored value (with ``data=False``, without its data)."""
+    if isinstance(raw, bytes):
+        meta, _, rest = raw.partition(b"\n")
+        text_data = rest.decode("utf-8") if data else ""
+    else:
+        meta, _, text_data = raw.partition("\n")
+        if not data:
+            text_data = ""
+    epoch = _EPOCH if settings.USE_TZ else _NAIVE_EPOCH
+    return _record(json.loads(meta), epoch, text_data)
 
 
 def records_from(rows: list[dict[str, Any]]) -> list[SessionRecord]:
@@ -103,7 +114,7 @@ def records_from(rows: list[dict[str, Any]]) -> list[SessionRecord]:
     return [_record(values, epoch, "") for values in rows]
 
 
-def _record(values: dict[str, Any], epoch: datetime, data: Any) -> SessionRecord:
+def _record(values: dict[str, Any], epoch: datetime, data: str) -> SessionRecord:
     seen: dict[str, datetime | None] = {"": None}
     for name in _TIMES:
         value = values[name]
@@ -115,14 +126,17 @@ def _record(values: dict[str, Any], epoch: datetime, data: Any) -> SessionRecord
         values["user_id"] = None
     if not values["ip"]:
         values["ip"] = None
-    values["data"] = data if isinstance(data, str) else text(data)
+    values["data"] = data
     return SessionRecord(**values)
 
 
-def field(raw: dict[Any, Any], name: str) -> Any:
-    """A field of an ``HGETALL`` reply, whether the client decodes or not."""
-    found = raw.get(name.encode())
-    return raw.get(name) if found is None else found
+#: Lua: ``m`` and the data of a stored value ``raw``.
+LUA_SPLIT = """
+local function split(raw)
+  local cut = string.find(raw, '\\n', 1, true)
+  return string.sub(raw, 1, cut - 1), string.sub(raw, cut + 1)
+end
+"""
 
 
 def ttl_ms(expires_at: datetime, cap: float | None = None) -> int:
@@ -135,6 +149,8 @@ def ttl_ms(expires_at: datetime, cap: float | None = None) -> int:
 # Connection --------------------------------------------------------------
 _clients: dict[Any, tuple[Any, str]] = {}
 _clients_lock = threading.Lock()
+#: The client of the current configuration, until a setting changes.
+_current: list[tuple[Any, str]] = []
 
 
 def _describe(setting: Any) -> str:
@@ -145,6 +161,8 @@ def _describe(setting: Any) -> str:
 
 def connection() -> tuple[Any, str]:
     """The redis-py client of the current configuration, and its alias."""
+    if _current:
+        return _current[0]
     setting = conf.REDIS_CLIENT
     if setting:
         try:
@@ -153,14 +171,12 @@ def connection() -> tuple[Any, str]:
             key = ("client", id(setting))
     else:
         key = ("cache", conf.REDIS_CACHE, id(getattr(settings, "CACHES", None)))
-    found = _clients.get(key)
-    if found is not None:
-        return found
     with _clients_lock:
         found = _clients.get(key)
         if found is None:
             found = _connect(setting)
             _clients[key] = found
+        _current[:] = [found]
     return found
 
 
@@ -169,6 +185,7 @@ def _forget_clients(*, setting: str, **kwargs: Any) -> None:
     if setting == "CACHES" or setting.startswith("SESSIONTOKENS_REDIS_"):
         with _clients_lock:
             _clients.clear()
+            _current.clear()
 
 
 setting_changed.connect(_forget_clients, dispatch_uid="sessiontokens-redis-clients")
@@ -205,6 +222,47 @@ def address(client: Any) -> str:
     if "host" in kwargs:
         return f"{kwargs['host']}:{kwargs.get('port', 6379)}"
     return type(client).__name__
+
+
+_EXECUTE = Redis.execute_command
+
+
+def call(client: Any, *args: Any) -> Any:
+    """Run one command: on a plain ``redis.Redis`` client, straight on a pooled
+    connection (what ``execute_command`` does, without its per-command
+    bookkeeping); when that connection fails, once more through the client's
+    own ``execute_command`` and its retry policy. Clients of other kinds, or
+    whose ``execute_command`` was replaced (instrumentation), use it always."""
+    if (
+        getattr(type(client), "execute_command", None) is not _EXECUTE
+        or client.connection is not None
+    ):
+        return client.execute_command(*args)
+    pool = client.connection_pool
+    conn = pool.get_connection()
+    try:
+        conn.send_command(*args)
+        return conn.read_response()
+    except redis_exceptions.ResponseError:
+        raise  # a reply: the connection is fine
+    except UNAVAILABLE_ERRORS:
+        conn.disconnect()
+    except BaseException:
+        conn.disconnect()  # a reply may be left unread
+        raise
+    finally:
+        pool.release(conn)
+    return client.execute_command(*args)
+
+
+def run_script(client: Any, script: Any, keys: list[str], args: list[Any]) -> Any:
+    """``EVALSHA`` through ``call``; the script is loaded when Redis lacks it."""
+    if is_cluster(client):
+        return script(keys=keys, args=args)
+    try:
+        return call(client, "EVALSHA", script.sha, len(keys), *keys, *args)
+    except redis_exceptions.NoScriptError:
+        return script(keys=keys, args=args)
 
 
 def is_cluster(client: Any) -> bool:
