@@ -52,12 +52,18 @@ def recorded_ip(ip: str | None) -> str | None:
     return ip
 
 
+#: Control characters (never legitimate in a header) become spaces.
+_CONTROL = {code: " " for code in [*range(32), 127]}
+
+
 def recorded_user_agent(request: HttpRequest) -> str:
-    """The user agent as stored, capped (0 turns recording off)."""
+    """The user agent as stored, capped (0 turns recording off), control
+    characters replaced by spaces."""
     limit = min(conf.USER_AGENT_MAX_LENGTH, USER_AGENT_COLUMN_LENGTH)
     if limit <= 0:
         return ""
     value = request.META.get("HTTP_USER_AGENT", "") or ""
     if not isinstance(value, str):
         return ""
-    return value[:limit]
+    value = value[:limit]
+    return value.translate(_CONTROL) if not value.isprintable() else value

@@ -95,7 +95,11 @@ class SessionTokenMiddleware(SessionMiddleware):
                         ) from exc
                     except StoreUnavailable as exc:
                         return self._unavailable(request, exc)
-                    refresh = True
+                    # Not when only the data changed and the expiry (hence
+                    # the cookie's Max-Age) did not move.
+                    refresh = (
+                        session.cookie_due or settings.SESSION_SAVE_EVERY_REQUEST
+                    )
                 elif accessed:
                     try:
                         refresh = session.touch()

@@ -45,12 +45,46 @@ def test_cookie_responses_are_not_cacheable(engine):
     assert "Cookie" in response["Vary"]
 
 
-def test_max_age_matches_server_side_expiry(engine, user, settings):
+def test_max_age_matches_server_side_expiry(engine, user, settings, store, clock):
     settings.SESSIONTOKENS_IDLE_TIMEOUT = 900
+    settings.SESSIONTOKENS_TOUCH_INTERVAL = 60
+    client = Client()
+    response = client.post(
+        "/login/", {"username": user.username, "password": "pw-correct-horse"}
+    )
+    assert int(response.cookies["sessionid"]["max-age"]) == 900
+    public_id = client.cookies["sessionid"].value[:24]
+    before = store.get(public_id)
+    clock.shift(timedelta(seconds=30))
+    # Inside the touch interval a data change moves neither last activity
+    # nor the expiry, so the cookie (and its Max-Age) need not be sent again.
+    response = client.get("/set/?key=a&value=1")
+    assert "sessionid" not in response.cookies
+    after = store.get(public_id)
+    assert after.data != before.data
+    assert (after.last_activity, after.expires_at) == (
+        before.last_activity,
+        before.expires_at,
+    )
+    clock.shift(timedelta(seconds=31))
+    response = client.get("/set/?key=a&value=2")
+    assert int(response.cookies["sessionid"]["max-age"]) == 900
+    assert store.get(public_id).expires_at == timezone.now() + timedelta(seconds=900)
+
+
+def test_set_expiry_sends_the_cookie_again(engine, user, settings):
     client = Client()
     client.post("/login/", {"username": user.username, "password": "pw-correct-horse"})
-    response = client.get("/set/")
-    assert int(response.cookies["sessionid"]["max-age"]) == 900
+    response = client.get("/expire-at-browser-close/")
+    assert response.cookies["sessionid"]["max-age"] == ""
+
+
+def test_save_every_request_always_sends_the_cookie(engine, user, settings):
+    settings.SESSION_SAVE_EVERY_REQUEST = True
+    client = Client()
+    client.post("/login/", {"username": user.username, "password": "pw-correct-horse"})
+    response = client.get("/set/?key=a&value=1")
+    assert response.cookies["sessionid"]["max-age"]
 
 
 def test_browser_close_cookie(engine, settings):
@@ -90,6 +124,39 @@ def test_user_agent_is_capped_or_off(engine, store, settings):
     settings.SESSIONTOKENS_USER_AGENT_MAX_LENGTH = 0
     response = Client(HTTP_USER_AGENT="Secret Browser").get("/set/")
     assert store.get(response.cookies["sessionid"].value[:24]).user_agent == ""
+
+
+def test_control_characters_in_the_user_agent_are_stored_as_spaces(
+    engine, user, store
+):
+    client = Client(HTTP_USER_AGENT="Agent\nwith\x1fcontrols\r\x00end")
+    client.post("/login/", {"username": user.username, "password": "pw-correct-horse"})
+    assert client.get("/whoami/").json()["user"] == user.username
+    record = store.get(client.cookies["sessionid"].value[:24])
+    assert record.user_agent == "Agent with controls  end"
+    assert record.user_id == str(user.pk)
+
+
+def test_store_keeps_a_record_whose_fields_hold_separators(engine, store):
+    from django_sessiontokens import tokens
+    from django_sessiontokens.stores.base import SessionRecord
+
+    now = timezone.now().replace(microsecond=0)
+    token = tokens.new_token(None)
+    record = SessionRecord(
+        public_id=token.public_id,
+        secret_hash=token.secret_hash,
+        created_at=now,
+        last_activity=now,
+        expires_at=now + timedelta(hours=1),
+        data='{"line":"one\\ntwo"}\n\x1f',
+        user_agent="bad\nagent\x1f",
+    )
+    store.create(record)
+    found = store.get(token.public_id)
+    assert found.data == record.data  # data is kept byte for byte
+    assert found.user_agent in ("bad\nagent\x1f", "bad agent ")
+    assert (found.created_at, found.expires_at) == (now, now + timedelta(hours=1))
 
 
 def test_spoofed_forwarded_for_is_ignored_without_trusted_proxies(engine, store):

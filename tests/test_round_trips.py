@@ -78,6 +78,30 @@ def test_redis_engine_write_is_two_round_trips(settings, redis_client, user):
     assert c.get("/get/?key=a").json()["value"] == "b"
 
 
+def test_redis_data_write_inside_touch_interval_leaves_the_indexes_alone(
+    settings, redis_client, user
+):
+    settings.SESSION_ENGINE = "django_sessiontokens.backends.redis"
+    c = signed_in(user)
+
+    def indexes():
+        return {
+            key: redis_client.zrange(key, 0, -1, withscores=True)
+            for key in redis_client.keys("sessiontokens:*")
+            if redis_client.type(key) == b"zset"
+        }
+
+    before, sessions = indexes(), stored(redis_client)
+    with redis_round_trips() as sent:
+        assert c.get("/set/?key=a&value=b").status_code == 200
+    assert len(sent) == 2, sent
+    assert indexes() == before
+    [(key, value)] = stored(redis_client).items()
+    fields, data = value.split(b"\n", 1)
+    assert fields == sessions[key].split(b"\n", 1)[0]  # last activity kept
+    assert b'"a":"b"' in data
+
+
 def test_cached_db_warm_read_costs_no_session_sql(settings, redis_client, user):
     settings.SESSION_ENGINE = "django_sessiontokens.backends.cached_db"
     c = signed_in(user)

@@ -18,6 +18,7 @@ urlpatterns = [
     path("awhoami/", views.awhoami, name="awhoami"),
     path("set/", views.set_value, name="set"),
     path("get/", views.get_value, name="get"),
+    path("expire-at-browser-close/", views.expire_at_browser_close),
     path("plain/", views.plain, name="plain"),
     path("sign-in/", views.sign_in, name="sign-in"),
     path("end-then-write/", views.end_then_write),

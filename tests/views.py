@@ -30,6 +30,11 @@ def set_value(request):
     return HttpResponse("ok")
 
 
+def expire_at_browser_close(request):
+    request.session.set_expiry(0)
+    return HttpResponse("ok")
+
+
 def get_value(request):
     return JsonResponse({"value": request.session.get(request.GET.get("key", "k"))})
 

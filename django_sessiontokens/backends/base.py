@@ -8,6 +8,7 @@ leaves this object.
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from asgiref.sync import sync_to_async
 from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import SessionBase
+from django.core.signing import JSONSerializer
 from django.utils import timezone
 
 from django_sessiontokens import binding, limits, policy, services, tokens
@@ -30,6 +32,38 @@ security_logger = logging.getLogger("django.security.sessiontokens")
 logger = logging.getLogger("django_sessiontokens")
 
 _MAX_RETIRED = 8
+_json_dumps = json.JSONEncoder(separators=(",", ":")).encode
+_json_loads = json.loads
+#: ``policy.Limits`` by (signed in, idle, absolute, anonymous) settings.
+_LIMITS: dict[tuple[bool, Any, Any, Any], policy.Limits] = {}
+
+
+def _end_of(
+    user_id: str | None,
+    last_activity: datetime,
+    authenticated_at: datetime | None,
+    created_at: datetime,
+    data: dict[str, Any],
+) -> datetime:
+    """When a session with these values ends under the current settings."""
+    key = (
+        user_id is not None,
+        conf.IDLE_TIMEOUT,
+        conf.ABSOLUTE_TIMEOUT,
+        conf.ANONYMOUS_TIMEOUT,
+    )
+    limits = _LIMITS.get(key)
+    if limits is None:
+        limits = _LIMITS[key] = policy.limits(
+            authenticated=key[0], idle=key[1], absolute=key[2], anonymous=key[3]
+        )
+    return policy.expires_at(
+        limits=limits,
+        last_activity=last_activity,
+        authenticated_at=authenticated_at,
+        created_at=created_at,
+        custom=data.get("_session_expiry"),
+    )
 
 
 class TokenSessionStore(AsyncSessionAPI, SessionBase):
@@ -38,28 +72,33 @@ class TokenSessionStore(AsyncSessionAPI, SessionBase):
     #: Which store the engine uses; engines override ``get_store``.
     store_name: ClassVar[str] = "base"
 
-    def __init__(self, session_key: str | None = None) -> None:
-        self._record: SessionRecord | None = None
-        #: The session was rotated to a new public id that is not stored yet
-        #: (the old one is already gone); the first save creates it.
-        self._pending: dict[str, Any] | None = None
-        #: The cookie must be sent again (grace mapping, periodic rotation).
-        self.resend_cookie = False
-        self._authenticated_now = False
-        self._loaded_at: datetime | None = None
-        #: Set by the middleware.
-        self.request: HttpRequest | None = None
-        #: The client's address as seen (``client_address``) and as recorded.
-        self.client_address: str | None = None
-        self.client_ip: str | None = None
-        self.client_user_agent: str | None = None
-        #: Why and by whom the session ends if it is flushed now.
-        self.end_reason: str = services.Reason.FLUSHED.value
-        self.end_actor: str = services.Actor.SYSTEM.value
-        self.ended_by: Any = None
-        #: Outcome of reading the cookie, for the middleware ("" = fine).
-        self.rejected: str = ""
-        super().__init__(session_key)
+    # Per-session state, with class-level defaults (set on the instance when
+    # it changes: most requests change few of them).
+    _record: SessionRecord | None = None
+    #: The session was rotated to a new public id that is not stored yet
+    #: (the old one is already gone); the first save creates it.
+    _pending: dict[str, Any] | None = None
+    #: The cookie must be sent again (grace mapping, periodic rotation).
+    resend_cookie = False
+    #: After ``save()``: must the response carry the cookie? Not when only
+    #: the data changed and the expiry did not move.
+    cookie_due = True
+    _authenticated_now = False
+    _loaded_at: datetime | None = None
+    #: ``set_expiry()``'s value when the session was loaded.
+    _custom_expiry_at_load: Any = None
+    #: Set by the middleware.
+    request: HttpRequest | None = None
+    #: The client's address as seen (``client_address``) and as recorded.
+    client_address: str | None = None
+    client_ip: str | None = None
+    client_user_agent: str | None = None
+    #: Why and by whom the session ends if it is flushed now.
+    end_reason: str = services.Reason.FLUSHED.value
+    end_actor: str = services.Actor.SYSTEM.value
+    ended_by: Any = None
+    #: Outcome of reading the cookie, for the middleware ("" = fine).
+    rejected: str = ""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.public_id or '(no session)'}>"
@@ -110,13 +149,18 @@ class TokenSessionStore(AsyncSessionAPI, SessionBase):
         return None if value in (None, "") else str(value)
 
     def _serialize(self, data: dict[str, Any]) -> str:
+        if self.serializer is JSONSerializer:  # its output, without two copies
+            return _json_dumps(data)
         return bytes(self.serializer().dumps(data)).decode("latin-1")
 
     def _deserialize(self, raw: str) -> dict[str, Any]:
         if not raw:
             return {}
         try:
-            value = self.serializer().loads(raw.encode("latin-1"))
+            if self.serializer is JSONSerializer:
+                value = _json_loads(raw)
+            else:
+                value = self.serializer().loads(raw.encode("latin-1"))
         except Exception:  # a corrupt row is an empty session, never a 500
             security_logger.warning("Session data could not be decoded")
             return {}
@@ -126,18 +170,12 @@ class TokenSessionStore(AsyncSessionAPI, SessionBase):
         self, now: datetime, record: SessionRecord, data: dict[str, Any]
     ) -> datetime:
         """When this record ends under the current settings."""
-        limits = policy.limits(
-            authenticated=record.user_id is not None,
-            idle=conf.IDLE_TIMEOUT,
-            absolute=conf.ABSOLUTE_TIMEOUT,
-            anonymous=conf.ANONYMOUS_TIMEOUT,
-        )
-        return policy.expires_at(
-            limits=limits,
-            last_activity=record.last_activity,
-            authenticated_at=record.authenticated_at,
-            created_at=record.created_at,
-            custom=data.get("_session_expiry"),
+        return _end_of(
+            record.user_id,
+            record.last_activity,
+            record.authenticated_at,
+            record.created_at,
+            data,
         )
 
     def _forget(self, reason: str) -> dict[str, Any]:
@@ -166,6 +204,7 @@ class TokenSessionStore(AsyncSessionAPI, SessionBase):
             return self._forget("expired")
         self._record = record
         self._loaded_at = now
+        self._custom_expiry_at_load = data.get("_session_expiry")
         if token.legacy:
             # An imported django.contrib.sessions cookie: accepted once, then
             # replaced by a token of ours on this response.
@@ -321,21 +360,34 @@ class TokenSessionStore(AsyncSessionAPI, SessionBase):
                 return self._save_pending(data)
             record = self._record
             assert record is not None
-        changes: dict[str, Any] = {
-            "data": self._serialize(data),
-            "user_id": user_id,
-            "last_activity": now,
-        }
+        changes: dict[str, Any] = self._client_changes(record)
+        if user_id != record.user_id:
+            changes["user_id"] = user_id
         if user_id is None:
-            changes["authenticated_at"] = None
+            if record.authenticated_at is not None:
+                changes["authenticated_at"] = None
         elif self._authenticated_now:
             changes["authenticated_at"] = now
-        changes.update(self._client_changes(record))
+        if changes or policy.needs_touch(
+            now, record.last_activity, conf.TOUCH_INTERVAL
+        ):
+            # Last activity moves at most once per touch interval, as on reads.
+            changes["last_activity"] = now
+        changes["data"] = self._serialize(data)
         updated = record.replace(**changes)
-        changes["expires_at"] = updated.expires_at = self._end(now, updated, data)
+        end = self._end(now, updated, data)
+        if end != record.expires_at:
+            changes["expires_at"] = updated.expires_at = end
         store.update(record.public_id, changes)
         self._record = updated
         self._authenticated_now = False
+        custom = data.get("_session_expiry")
+        self.cookie_due = (
+            self.resend_cookie
+            or "expires_at" in changes
+            or custom != self._custom_expiry_at_load
+        )
+        self._custom_expiry_at_load = custom
         return None
 
     def _save_pending(self, data: dict[str, Any]) -> None:
@@ -566,20 +618,11 @@ class TokenSessionStore(AsyncSessionAPI, SessionBase):
         record = self._record
         user_id = self._user_id(data)
         if record is None:
-            record = SessionRecord(
-                public_id="",
-                secret_hash="",
-                created_at=now,
-                last_activity=now,
-                expires_at=now,
-                user_id=user_id,
-                authenticated_at=now if user_id else None,
-            )
-        else:
-            record = record.replace(last_activity=now, user_id=user_id)
-            if user_id and (record.authenticated_at is None or self._authenticated_now):
-                record.authenticated_at = now
-        return self._end(now, record, data)
+            return _end_of(user_id, now, now if user_id else None, now, data)
+        authenticated_at = record.authenticated_at
+        if user_id and (authenticated_at is None or self._authenticated_now):
+            authenticated_at = now
+        return _end_of(user_id, now, authenticated_at, record.created_at, data)
 
     def get_expiry_date(self, **kwargs: Any) -> datetime:
         if kwargs:

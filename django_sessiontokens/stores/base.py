@@ -54,7 +54,16 @@ class SessionRecord:
         return f"<SessionRecord {self.public_id} user={self.user_id}>"
 
     def replace(self, **changes: Any) -> SessionRecord:
-        return dataclasses.replace(self, **changes)
+        """A copy with these fields changed."""
+        unknown = changes.keys() - _FIELD_NAMES
+        if unknown:
+            raise TypeError(f"SessionRecord has no field {sorted(unknown)}")
+        copy = object.__new__(SessionRecord)
+        copy.__dict__.update(self.__dict__, **changes)
+        return copy
+
+
+_FIELD_NAMES = frozenset(SessionRecord.__dataclass_fields__)
 
 
 class BaseStore(abc.ABC):

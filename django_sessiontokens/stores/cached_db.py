@@ -48,26 +48,23 @@ WARNING_INTERVAL = 60.0
 GONE = b"gone"
 NOCACHE = b"nocache"
 
-# KEYS: copy. ARGV: ttl ms ('' = keep), nocache ttl ms, changes of ``m``
-# (JSON; '' = none) [, data]. Apply changes (or new data) to a live copy;
-# with no copy, or nothing to apply, mark nocache. Never overwrites "gone".
+# KEYS: copy. ARGV: ttl ms ('' = keep), nocache ttl ms, '1' if data follows
+# else '', data, then position, value pairs of the fields that change. Apply
+# the changes to a live copy; with no copy, or nothing to apply, mark
+# nocache. Never overwrites "gone".
 _REFRESH = (
-    r.LUA_SPLIT
+    r.LUA_FIELDS
     + """
 local raw = redis.call('GET', KEYS[1])
 if raw == 'gone' then return 0 end
-if raw and raw ~= 'nocache' and (ARGV[3] ~= '' or ARGV[4]) then
-  local meta, data = split(raw)
-  if ARGV[3] ~= '' then
-    local m = cjson.decode(meta)
-    for k, v in pairs(cjson.decode(ARGV[3])) do m[k] = v end
-    meta = cjson.encode(m)
-  end
-  local value = meta .. '\\n' .. (ARGV[4] or data)
+if raw and raw ~= 'nocache' and (ARGV[3] == '1' or #ARGV > 4) then
+  local f, data = fields(raw)
+  for i = 5, #ARGV, 2 do f[tonumber(ARGV[i])] = ARGV[i + 1] end
+  if ARGV[3] == '1' then data = ARGV[4] end
   if ARGV[1] ~= '' then
-    redis.call('SET', KEYS[1], value, 'PX', ARGV[1])
+    redis.call('SET', KEYS[1], join(f, data), 'PX', ARGV[1])
   else
-    redis.call('SET', KEYS[1], value, 'KEEPTTL')
+    redis.call('SET', KEYS[1], join(f, data), 'KEEPTTL')
   end
   return 1
 end
@@ -131,7 +128,7 @@ class CachedDatabaseStore(r.RedisBase, BaseStore):
                 for public_id, state in pending.items():
                     if state == "nocache":
                         key = self.key(public_id)
-                        self._run(_REFRESH, [key], ["", NOCACHE_TTL, ""])
+                        self._run(_REFRESH, [key], ["", NOCACHE_TTL, "", ""])
         except StoreUnavailable:
             for state in ("nocache", "gone"):
                 self._remember([p for p, s in pending.items() if s == state], state)
@@ -224,11 +221,10 @@ class CachedDatabaseStore(r.RedisBase, BaseStore):
         expires_at = changes.get("expires_at")
         args: list[Any] = [self._ttl(expires_at) if expires_at else "", NOCACHE_TTL]
         if "data" in changes:
-            rest = dict(changes)
-            data = rest.pop("data")
-            args += [r.pack(rest) if rest else "", data]
+            args += ["1", changes["data"]]
         else:
-            args.append(r.pack(changes) if changes else "")
+            args += ["", ""]
+        args += r.pack_changes(changes)
         try:
             self._flush_pending()
             with self.guard():

@@ -20,7 +20,6 @@ them, on Cluster one pipelined command follows; neither is the authority.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
@@ -30,19 +29,19 @@ from django_sessiontokens.exceptions import CreateError, UpdateError
 from django_sessiontokens.stores.base import UPDATABLE, BaseStore, SessionRecord
 from django_sessiontokens.stores.redis_base import (
     IMPORTED_TAG,
-    LUA_SPLIT,
+    LUA_FIELDS,
     RedisBase,
     call,
     escape_glob,
     is_cluster,
     micros,
-    pack,
+    pack_changes,
     pack_record,
-    records_from,
     run_script,
     text,
     ttl_ms,
     unpack,
+    unpack_fields,
 )
 
 # Lua ---------------------------------------------------------------------
@@ -69,31 +68,25 @@ return 1
 # Update, or compare-and-set of the secret when ARGV[1] is not empty; never
 # creates. The index and the {{all}} sets change only when their score does.
 # KEYS: session [, activity, expiry]
-# ARGV: expected hash, ttl ms ('' = keep), changes of m (JSON; '' = none)
-# [, data]
+# ARGV: expected hash, ttl ms ('' = keep), '1' if data follows else '', data,
+# then position, value pairs of the fields that change.
 # Returns 1 done, 0 gone, -1 lost the CAS; on Cluster (no KEYS[2]) a done
 # write returns {1, old user, user, old expiry, expiry, old activity, activity}.
-_WRITE = LUA_SPLIT + f"""
+_WRITE = LUA_FIELDS + f"""
 local raw = redis.call('GET', KEYS[1])
 if not raw then return 0 end
-if ARGV[3] == '' then
-  -- The data alone (inside the touch interval): m is kept as it is.
-  local cut = string.find(raw, '\\n', 1, true)
-  redis.call('SET', KEYS[1], string.sub(raw, 1, cut) .. ARGV[4], 'KEEPTTL')
-  return 1
-end
-local meta, data = split(raw)
-local m = cjson.decode(meta)
-if ARGV[1] ~= '' and m.secret_hash ~= ARGV[1] then return -1 end
-local old, oldexp, oldact = m.user_id, m.expires_at, m.last_activity
-for k, v in pairs(cjson.decode(ARGV[3])) do m[k] = v end
-local value = cjson.encode(m) .. '\\n' .. (ARGV[4] or data)
+local f, data = fields(raw)
+if ARGV[1] ~= '' and f[F.secret_hash] ~= ARGV[1] then return -1 end
+local old, oldexp, oldact = f[F.user_id], f[F.expires_at], f[F.last_activity]
+for i = 5, #ARGV, 2 do f[tonumber(ARGV[i])] = ARGV[i + 1] end
+if ARGV[3] == '1' then data = ARGV[4] end
 if ARGV[2] ~= '' then
-  redis.call('SET', KEYS[1], value, 'PX', ARGV[2])
+  redis.call('SET', KEYS[1], join(f, data), 'PX', ARGV[2])
 else
-  redis.call('SET', KEYS[1], value, 'KEEPTTL')
+  redis.call('SET', KEYS[1], join(f, data), 'KEEPTTL')
 end
-local pid, uid, exp, act = m.public_id, m.user_id, m.expires_at, m.last_activity
+local pid, uid = f[F.public_id], f[F.user_id]
+local exp, act = f[F.expires_at], f[F.last_activity]
 local base = {_INDEX.format(key="KEYS[1]", pid="pid")}
 if old ~= uid and old ~= '' then redis.call('ZREM', base .. old, pid) end
 if uid ~= '' and (uid ~= old or exp ~= oldexp) then
@@ -116,34 +109,29 @@ elseif uid ~= old or act ~= oldact then
 end
 return 1
 """
+# New data, the fields unchanged (a write inside the touch interval).
+# KEYS: session. ARGV: data. Returns 1 done, 0 gone.
+_DATA = """
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local cut = string.find(raw, '\\n', 1, true)
+redis.call('SET', KEYS[1], string.sub(raw, 1, cut) .. ARGV[1], 'KEEPTTL')
+return 1
+"""
 # Delete sessions (of one tag on Cluster). KEYS: a session key (routing)
 # [, activity, expiry]. ARGV: key prefix, expired-before bound ('' =
 # unconditional), limit, quiet ('1': no records back), members ("<pid>" or
 # "<pid> <uid>")... With a limit (single Redis), the members are the expiry
-# set's first ones up to the bound. Returns {deleted records' m as a JSON
-# array, live records' m (kept: they expire after the bound), how many
-# members were looked at, how many sessions were deleted}.
-_DELETE = f"""
+# set's first ones up to the bound. Returns {deleted records' fields, live
+# records' fields (kept: they expire after the bound), how many members were
+# looked at, how many sessions were deleted}.
+_DELETE = LUA_FIELDS + f"""
 local prefix, bound = ARGV[1], tonumber(ARGV[2])
 local members = {{}}
 if ARGV[3] ~= '' then
   members = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', ARGV[2], 'LIMIT', 0, ARGV[3])
 else
   for i = 5, #ARGV do members[#members + 1] = ARGV[i] end
-end
--- A field of m, found without decoding all of it (cjson if escaped).
--- m never holds a raw newline: the data after it is never searched.
-local function field(raw, name)
-  local i = string.find(raw, '"' .. name .. '":"', 1, true)
-  local value
-  if i then
-    local start = i + #name + 4
-    value = string.sub(raw, start, string.find(raw, '"', start, true) - 1)
-  end
-  if not value or string.find(value, '\\\\', 1, true) then
-    return cjson.decode(raw)[name]
-  end
-  return value
 end
 local out, live, keys, pids, names = {{}}, {{}}, {{}}, {{}}, {{}}
 for _, member in ipairs(members) do
@@ -153,14 +141,15 @@ for _, member in ipairs(members) do
   local key = prefix .. ':{{' .. tag .. '}}:s:' .. pid
   local raw = redis.call('GET', key)
   local uid = space and string.sub(member, space + 1) or ''
-  local expires = nil
+  local expires, meta = nil, nil
   if raw then
-    raw = string.sub(raw, 1, string.find(raw, '\\n', 1, true) - 1)
-    uid, expires = field(raw, 'user_id'), tonumber(field(raw, 'expires_at'))
+    local f = fields(raw)
+    uid, expires = f[F.user_id], tonumber(f[F.expires_at])
+    meta = string.sub(raw, 1, string.find(raw, '\\n', 1, true) - 1)
   end
   local named = uid == '' and pid or pid .. ' ' .. uid
   if raw and bound and expires > bound then
-    live[#live + 1] = raw
+    live[#live + 1] = meta
     if KEYS[3] then
       if named ~= member then redis.call('ZREM', KEYS[3], member) end
       redis.call('ZADD', KEYS[3], expires, named)
@@ -168,7 +157,7 @@ for _, member in ipairs(members) do
   else
     if raw then
       keys[#keys + 1] = key
-      out[#out + 1] = raw
+      out[#out + 1] = meta
     end
     if uid ~= '' then
       redis.call('ZREM', {_INDEX.format(key="key", pid="pid")} .. uid, pid)
@@ -187,9 +176,8 @@ if KEYS[3] then
   each(pids, function(...) redis.call('ZREM', KEYS[2], ...) end)
   each(names, function(...) redis.call('ZREM', KEYS[3], ...) end)
 end
-if ARGV[4] == '1' then return {{'', '', #members, #out}} end
-local deleted = '[' .. table.concat(out, ',') .. ']'
-return {{deleted, '[' .. table.concat(live, ',') .. ']', #members, #out}}
+if ARGV[4] == '1' then return {{{{}}, {{}}, #members, #out}} end
+return {{out, live, #members, #out}}
 """
 
 
@@ -363,13 +351,19 @@ class RedisStore(RedisBase, BaseStore):
                 pipe.execute()
 
     def _write(self, public_id: str, expected: str, changes: dict[str, Any]) -> int:
+        if not expected and changes.keys() == {"data"}:
+            with self.guard():
+                client = self.client()
+                script = self._script(client, _DATA)
+                key = self.key(public_id)
+                return int(run_script(client, script, [key], [changes["data"]]))
         expires_at = changes.get("expires_at")
         args = [expected, ttl_ms(expires_at) if expires_at else ""]
         if "data" in changes:
-            rest = {name: v for name, v in changes.items() if name != "data"}
-            args += [pack(rest) if rest or expected else "", changes["data"]]
+            args += ["1", changes["data"]]
         else:
-            args.append(pack(changes))
+            args += ["", ""]
+        args += pack_changes(changes)
         with self.guard():
             client = self.client()
             result = run_script(
@@ -439,8 +433,8 @@ class RedisStore(RedisBase, BaseStore):
                 keys=[self.key(group[0].split(" ", 1)[0]), *extra],
                 args=[prefix, bound, "", "", *group],
             )
-            removed += records_from(json.loads(reply[0]))
-            live += records_from(json.loads(reply[1]))
+            removed += [unpack_fields(fields) for fields in reply[0]]
+            live += [unpack_fields(fields) for fields in reply[1]]
         if cluster:
             self._follow_delete(client, members, removed, live)
         return removed, live
@@ -486,7 +480,7 @@ class RedisStore(RedisBase, BaseStore):
                 yield from self._purge_cluster(client, bound, batch_size)
             else:
                 for reply in self._purge_batches(client, bound, batch_size, ""):
-                    removed = records_from(json.loads(reply[0]))
+                    removed = [unpack_fields(fields) for fields in reply[0]]
                     if removed:
                         yield removed
 

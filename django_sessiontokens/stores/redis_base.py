@@ -5,12 +5,12 @@ path returning any redis-py client) or else from the django-redis cache alias
 ``SESSIONTOKENS_REDIS_CACHE``; one client is kept per configuration (dropped
 when Django's ``setting_changed`` fires, so ``override_settings`` works).
 
-A record is stored as one string value: ``m``, every field but ``data`` as
-one compact JSON object of strings (``None`` as ``""``, datetimes as
-microseconds since the epoch), then a newline, then the data. JSON never holds
-a raw newline, so the first one splits the two. Lua scripts read and change
-``m`` with ``cjson`` and carry the data along; Python reads the whole record
-with one ``GET`` (a plain string reply is the cheapest one redis-py parses).
+A record is stored as one string value: its fields but ``data`` in the
+order of ``STORED``, separated by ``SEP`` (``None`` as ``""``, datetimes as
+microseconds since the epoch), then a newline, then the data. The fields
+never hold a newline or ``SEP`` (``pack`` replaces them), so the first newline
+ends them. Python splits a record in about a microsecond, and Lua scripts
+read and change a field by its position (``LUA_FIELDS``), without JSON.
 
 The per-request commands (``GET`` of a session, ``EVALSHA`` of an update) go
 through ``call``: straight to a pooled connection of a plain ``redis.Redis``
@@ -40,8 +40,26 @@ from django_sessiontokens.conf import conf
 from django_sessiontokens.exceptions import StoreUnavailable
 from django_sessiontokens.stores.base import SessionRecord
 
-FIELDS = list(SessionRecord.__dataclass_fields__)
-LIGHT = [name for name in FIELDS if name != "data"]
+#: The order of a record's fields in its stored value (``data`` follows).
+STORED = (
+    "public_id",
+    "secret_hash",
+    "created_at",
+    "last_activity",
+    "expires_at",
+    "user_id",
+    "authenticated_at",
+    "ip",
+    "user_agent",
+    "retired_hashes",
+    "rotated_at",
+    "sealed_secret",
+)
+#: A field's position, as Lua counts (from 1).
+POSITION = {name: str(n) for n, name in enumerate(STORED, start=1)}
+SEP = "\x1f"
+#: What cannot be stored inside a field: the separators.
+_UNSAFE = str.maketrans({"\n": " ", "\r": " ", SEP: " "})
 _TIMES = ("created_at", "last_activity", "expires_at", "authenticated_at", "rotated_at")
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _NAIVE_EPOCH = datetime(1970, 1, 1)
@@ -72,71 +90,119 @@ def text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def encode(values: dict[str, Any]) -> dict[str, str]:
-    """Stored strings for record values; ``None`` is stored as ``""``."""
-    out: dict[str, str] = {}
-    for name, value in values.items():
-        if value is None:
-            out[name] = ""
-        elif name in _TIMES:
-            out[name] = str(micros(value))
-        else:
-            out[name] = str(value)
-    return out
-
-
-def pack(values: dict[str, Any]) -> str:
-    """``m`` (or a change to it) for these values."""
-    return _dumps(encode(values))
+def encode(name: str, value: Any) -> str:
+    """A field as stored."""
+    if value is None:
+        return ""
+    if name in _TIMES:
+        return str(micros(value))
+    return str(value).translate(_UNSAFE)
 
 
 def pack_record(record: SessionRecord) -> str:
-    """The stored value of a whole record: ``m``, a newline, the data."""
-    return pack({name: getattr(record, name) for name in LIGHT}) + "\n" + record.data
+    """The stored value of a whole record."""
+    fields = SEP.join(encode(name, getattr(record, name)) for name in STORED)
+    return fields + "\n" + record.data
+
+
+def pack_changes(changes: dict[str, Any]) -> list[str]:
+    """Changes to the fields (not ``data``) as script arguments: position,
+    value, position, value..."""
+    out: list[str] = []
+    for name, value in changes.items():
+        if name != "data":
+            out += [POSITION[name], encode(name, value)]
+    return out
 
 
 def unpack(raw: str | bytes, *, data: bool = True) -> SessionRecord:
     """The record of a stored value (with ``data=False``, without its data)."""
     if isinstance(raw, bytes):
-        meta, _, rest = raw.partition(b"\n")
-        text_data = rest.decode("utf-8") if data else ""
-    else:
-        meta, _, text_data = raw.partition("\n")
-        if not data:
-            text_data = ""
+        raw = raw.decode("utf-8")
+    fields, _, rest = raw.partition("\n")
+    return _record(fields, rest if data else "")
+
+
+def unpack_fields(fields: str | bytes) -> SessionRecord:
+    """The record (without data) of a value's fields, as scripts return them."""
+    if isinstance(fields, bytes):
+        fields = fields.decode("utf-8")
+    return _record(fields, "")
+
+
+def _record(fields: str, data: str) -> SessionRecord:
+    (
+        public_id,
+        secret_hash,
+        created_at,
+        last_activity,
+        expires_at,
+        user_id,
+        authenticated_at,
+        ip,
+        user_agent,
+        retired_hashes,
+        rotated_at,
+        sealed_secret,
+    ) = fields.split(SEP)
     epoch = _EPOCH if settings.USE_TZ else _NAIVE_EPOCH
-    return _record(json.loads(meta), epoch, text_data)
+    created = epoch + timedelta(0, 0, int(created_at))
+    return SessionRecord(
+        public_id=public_id,
+        secret_hash=secret_hash,
+        created_at=created,
+        last_activity=created
+        if last_activity == created_at
+        else epoch + timedelta(0, 0, int(last_activity)),
+        expires_at=epoch + timedelta(0, 0, int(expires_at)),
+        data=data,
+        user_id=user_id or None,
+        authenticated_at=(
+            created
+            if authenticated_at == created_at
+            else epoch + timedelta(0, 0, int(authenticated_at))
+        )
+        if authenticated_at
+        else None,
+        ip=ip or None,
+        user_agent=user_agent,
+        retired_hashes=retired_hashes,
+        rotated_at=(
+            created
+            if rotated_at == created_at
+            else epoch + timedelta(0, 0, int(rotated_at))
+        )
+        if rotated_at
+        else None,
+        sealed_secret=sealed_secret,
+    )
 
 
-def records_from(rows: list[dict[str, Any]]) -> list[SessionRecord]:
-    """Records (without data) of many decoded ``m``."""
-    epoch = _EPOCH if settings.USE_TZ else _NAIVE_EPOCH
-    return [_record(values, epoch, "") for values in rows]
-
-
-def _record(values: dict[str, Any], epoch: datetime, data: str) -> SessionRecord:
-    seen: dict[str, datetime | None] = {"": None}
-    for name in _TIMES:
-        value = values[name]
-        moment = seen.get(value)
-        if moment is None and value:
-            moment = seen[value] = epoch + timedelta(0, 0, int(value))
-        values[name] = moment
-    if not values["user_id"]:
-        values["user_id"] = None
-    if not values["ip"]:
-        values["ip"] = None
-    values["data"] = data
-    return SessionRecord(**values)
-
-
-#: Lua: ``m`` and the data of a stored value ``raw``.
-LUA_SPLIT = """
-local function split(raw)
+#: Lua: ``F``, the position of each field, and ``fields(raw)``, the fields
+#: of a stored value (a table) and its data; ``join(f, data)`` stores them.
+LUA_FIELDS = (
+    "local F = {"
+    + ", ".join(f"{name} = {POSITION[name]}" for name in STORED)
+    + "}\n"
+    + """local SEP = '\\031'
+local function fields(raw)
   local cut = string.find(raw, '\\n', 1, true)
-  return string.sub(raw, 1, cut - 1), string.sub(raw, cut + 1)
+  local meta, out, start = string.sub(raw, 1, cut - 1), {}, 1
+  while true do
+    local i = string.find(meta, SEP, start, true)
+    if not i then
+      out[#out + 1] = string.sub(meta, start)
+      return out, string.sub(raw, cut + 1)
+    end
+    out[#out + 1] = string.sub(meta, start, i - 1)
+    start = i + 1
+  end
+end
+local function join(f, data)
+  return table.concat(f, SEP) .. '\\n' .. data
 end
 """
+)
 
 
 def ttl_ms(expires_at: datetime, cap: float | None = None) -> int:
@@ -265,8 +331,15 @@ def run_script(client: Any, script: Any, keys: list[str], args: list[Any]) -> An
         return script(keys=keys, args=args)
 
 
+_CLUSTER_TYPES: dict[type, bool] = {}
+
+
 def is_cluster(client: Any) -> bool:
-    return isinstance(client, RedisCluster)
+    kind = type(client)
+    found = _CLUSTER_TYPES.get(kind)
+    if found is None:
+        found = _CLUSTER_TYPES[kind] = issubclass(kind, RedisCluster)
+    return found
 
 
 def escape_glob(value: str) -> str:
