@@ -58,12 +58,23 @@ def _counting_redis(counts: Counts) -> Iterator[None]:
         counts.redis_commands += len(commands)
         return pack_commands(self, commands)
 
+    # Commands our Redis stores pack themselves (``redis_base.call``).
+    from django_sessiontokens.stores import redis_base
+
+    pack_command = redis_base.pack_command
+
+    def counted_pack_command(args: Any) -> bytes:
+        counts.redis_commands += 1
+        return pack_command(args)
+
     AbstractConnection.send_packed_command = counted_send_packed  # type: ignore[method-assign]
     AbstractConnection.send_command = counted_send_command  # type: ignore[method-assign]
     AbstractConnection.pack_commands = counted_pack_commands  # type: ignore[method-assign]
+    redis_base.pack_command = counted_pack_command  # type: ignore[assignment]
     try:
         yield
     finally:
+        redis_base.pack_command = pack_command  # type: ignore[assignment]
         AbstractConnection.send_packed_command = send_packed  # type: ignore[method-assign]
         AbstractConnection.send_command = send_command  # type: ignore[method-assign]
         AbstractConnection.pack_commands = pack_commands  # type: ignore[method-assign]

@@ -97,9 +97,7 @@ class SessionTokenMiddleware(SessionMiddleware):
                         return self._unavailable(request, exc)
                     # Not when only the data changed and the expiry (hence
                     # the cookie's Max-Age) did not move.
-                    refresh = (
-                        session.cookie_due or settings.SESSION_SAVE_EVERY_REQUEST
-                    )
+                    refresh = session.cookie_due or settings.SESSION_SAVE_EVERY_REQUEST
                 elif accessed:
                     try:
                         refresh = session.touch()

@@ -126,9 +126,7 @@ def test_user_agent_is_capped_or_off(engine, store, settings):
     assert store.get(response.cookies["sessionid"].value[:24]).user_agent == ""
 
 
-def test_control_characters_in_the_user_agent_are_stored_as_spaces(
-    engine, user, store
-):
+def test_control_characters_in_the_user_agent_are_stored_as_spaces(engine, user, store):
     client = Client(HTTP_USER_AGENT="Agent\nwith\x1fcontrols\r\x00end")
     client.post("/login/", {"username": user.username, "password": "pw-correct-horse"})
     assert client.get("/whoami/").json()["user"] == user.username

@@ -49,8 +49,7 @@ def signed_in(user):
 
 def stored(redis_client):
     return {
-        key: redis_client.get(key)
-        for key in redis_client.keys("sessiontokens:*:s:*")
+        key: redis_client.get(key) for key in redis_client.keys("sessiontokens:*:s:*")
     }
 
 

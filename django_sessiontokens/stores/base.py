@@ -8,7 +8,6 @@ objects by public id and indexes them by user. Expiry rules live in
 from __future__ import annotations
 
 import abc
-import dataclasses
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime

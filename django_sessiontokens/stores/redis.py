@@ -72,7 +72,9 @@ return 1
 # then position, value pairs of the fields that change.
 # Returns 1 done, 0 gone, -1 lost the CAS; on Cluster (no KEYS[2]) a done
 # write returns {1, old user, user, old expiry, expiry, old activity, activity}.
-_WRITE = LUA_FIELDS + f"""
+_WRITE = (
+    LUA_FIELDS
+    + f"""
 local raw = redis.call('GET', KEYS[1])
 if not raw then return 0 end
 local f, data = fields(raw)
@@ -109,6 +111,7 @@ elseif uid ~= old or act ~= oldact then
 end
 return 1
 """
+)
 # New data, the fields unchanged (a write inside the touch interval).
 # KEYS: session. ARGV: data. Returns 1 done, 0 gone.
 _DATA = """
@@ -125,7 +128,9 @@ return 1
 # set's first ones up to the bound. Returns {deleted records' fields, live
 # records' fields (kept: they expire after the bound), how many members were
 # looked at, how many sessions were deleted}.
-_DELETE = LUA_FIELDS + f"""
+_DELETE = (
+    LUA_FIELDS
+    + f"""
 local prefix, bound = ARGV[1], tonumber(ARGV[2])
 local members = {{}}
 if ARGV[3] ~= '' then
@@ -179,6 +184,7 @@ end
 if ARGV[4] == '1' then return {{{{}}, {{}}, #members, #out}} end
 return {{out, live, #members, #out}}
 """
+)
 
 
 def member(public_id: str, user_id: str | None) -> str:

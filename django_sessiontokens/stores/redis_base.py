@@ -307,7 +307,7 @@ def call(client: Any, *args: Any) -> Any:
     pool = client.connection_pool
     conn = pool.get_connection()
     try:
-        conn.send_command(*args)
+        conn.send_packed_command([pack_command(args)])
         return conn.read_response()
     except redis_exceptions.ResponseError:
         raise  # a reply: the connection is fine
@@ -319,6 +319,15 @@ def call(client: Any, *args: Any) -> Any:
     finally:
         pool.release(conn)
     return client.execute_command(*args)
+
+
+def pack_command(args: tuple[Any, ...]) -> bytes:
+    """A command in the Redis protocol (RESP), arguments as UTF-8."""
+    out = [b"*%d\r\n" % len(args)]
+    for arg in args:
+        value = arg if isinstance(arg, bytes) else str(arg).encode("utf-8")
+        out.append(b"$%d\r\n%s\r\n" % (len(value), value))
+    return b"".join(out)
 
 
 def run_script(client: Any, script: Any, keys: list[str], args: list[Any]) -> Any:
