@@ -254,3 +254,67 @@ def test_key_prefix_setting(rstore, settings, redis_client):
     assert redis_client.keys("sessiontokens:*") == []
     assert len(redis_client.keys("site-b:*:s:*")) == 1
     assert rstore.for_user("1")[0].public_id == record.public_id
+
+
+def test_data_only_update_keeps_fields_and_ttl(rstore, redis_client):
+    record = make(1)
+    rstore.create(record)
+    key = rstore.key(record.public_id)
+    redis_client.pexpire(key, 1_234_567)
+    rstore.update(record.public_id, {"data": '{"k": "new"}'})
+    found = rstore.get(record.public_id)
+    assert found.data == '{"k": "new"}'
+    assert found.replace(data=record.data) == record
+    assert 1_200_000 < redis_client.pttl(key) <= 1_234_567  # kept, not reset
+    redis_client.delete(key)
+    with pytest.raises(UpdateError):  # never recreates
+        rstore.update(record.public_id, {"data": "{}"})
+    assert not redis_client.exists(key)
+
+
+def test_a_broken_pooled_connection_falls_back_to_the_clients_retry(
+    rstore, monkeypatch
+):
+    from redis.connection import Connection
+    from redis.exceptions import ConnectionError as RedisConnectionError
+
+    record = make(1)
+    rstore.create(record)
+    real = Connection.read_response
+    failures = []
+
+    def flaky(self, *args, **kwargs):
+        if not failures:
+            failures.append(self)
+            raise RedisConnectionError("reset")  # the first reply is lost
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Connection, "read_response", flaky)
+    assert rstore.get(record.public_id) == record
+    assert len(failures) == 1
+
+
+def test_an_instrumented_client_keeps_its_execute_command(rstore, monkeypatch):
+    from redis import Redis
+
+    record = make(1)
+    rstore.create(record)
+    seen = []
+    original = Redis.execute_command
+
+    def traced(self, *args, **options):
+        seen.append(args[0])
+        return original(self, *args, **options)
+
+    monkeypatch.setattr(Redis, "execute_command", traced)
+    assert rstore.get(record.public_id) == record
+    rstore.update(record.public_id, {"data": "{}"})
+    assert seen == ["GET", "EVALSHA"]
+
+
+def test_scripts_are_loaded_again_after_script_flush(rstore, redis_client):
+    record = make(1)
+    rstore.create(record)
+    redis_client.script_flush()
+    rstore.update(record.public_id, {"data": '{"after": "flush"}'})
+    assert rstore.get(record.public_id).data == '{"after": "flush"}'
