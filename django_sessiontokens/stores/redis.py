@@ -148,8 +148,7 @@ for _, member in ipairs(members) do
   local uid = space and string.sub(member, space + 1) or ''
   local expires, meta = nil, nil
   if raw then
-    local f = fields(raw)
-    uid, expires = f[F.user_id], tonumber(f[F.expires_at])
+    uid, expires = field(raw, F.user_id), tonumber(field(raw, F.expires_at))
     meta = string.sub(raw, 1, string.find(raw, '\\n', 1, true) - 1)
   end
   local named = uid == '' and pid or pid .. ' ' .. uid

@@ -178,8 +178,9 @@ def _record(fields: str, data: str) -> SessionRecord:
     )
 
 
-#: Lua: ``F``, the position of each field, and ``fields(raw)``, the fields
-#: of a stored value (a table) and its data; ``join(f, data)`` stores them.
+#: Lua: ``F``, the position of each field; ``fields(raw)``, the fields of a
+#: stored value (a table) and its data; ``field(raw, n)``, one field (not the
+#: last); ``join(f, data)``, the value to store.
 LUA_FIELDS = (
     "local F = {"
     + ", ".join(f"{name} = {POSITION[name]}" for name in STORED)
@@ -197,6 +198,11 @@ local function fields(raw)
     out[#out + 1] = string.sub(meta, start, i - 1)
     start = i + 1
   end
+end
+local function field(raw, n)
+  local start = 1
+  for _ = 2, n do start = string.find(raw, SEP, start, true) + 1 end
+  return string.sub(raw, start, string.find(raw, SEP, start, true) - 1)
 end
 local function join(f, data)
   return table.concat(f, SEP) .. '\\n' .. data
