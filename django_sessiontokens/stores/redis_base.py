@@ -147,33 +147,26 @@ def _record(fields: str, data: str) -> SessionRecord:
     ) = fields.split(SEP)
     epoch = _EPOCH if settings.USE_TZ else _NAIVE_EPOCH
     created = epoch + timedelta(0, 0, int(created_at))
+
+    def moment(value: str) -> Any:
+        """A stored time (most equal the creation time: computed once)."""
+        if value == created_at:
+            return created
+        return epoch + timedelta(0, 0, int(value)) if value else None
+
     return SessionRecord(
         public_id=public_id,
         secret_hash=secret_hash,
         created_at=created,
-        last_activity=created
-        if last_activity == created_at
-        else epoch + timedelta(0, 0, int(last_activity)),
-        expires_at=epoch + timedelta(0, 0, int(expires_at)),
+        last_activity=moment(last_activity),
+        expires_at=moment(expires_at),
         data=data,
         user_id=user_id or None,
-        authenticated_at=(
-            created
-            if authenticated_at == created_at
-            else epoch + timedelta(0, 0, int(authenticated_at))
-        )
-        if authenticated_at
-        else None,
+        authenticated_at=moment(authenticated_at),
         ip=ip or None,
         user_agent=user_agent,
         retired_hashes=retired_hashes,
-        rotated_at=(
-            created
-            if rotated_at == created_at
-            else epoch + timedelta(0, 0, int(rotated_at))
-        )
-        if rotated_at
-        else None,
+        rotated_at=moment(rotated_at),
         sealed_secret=sealed_secret,
     )
 
