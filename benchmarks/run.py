@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks import postgres
 from benchmarks.engines import BY_NAME, ENGINES, Engine
 
-POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/bench"
 REQUESTS = ["read", "write", "login"]
 #: (what, ours, Django's, the most ours may cost relative to Django's)
 TARGETS = [
@@ -41,7 +41,7 @@ def worker(engine: Engine, args: argparse.Namespace, part: str) -> dict[str, Any
     env = dict(os.environ, BENCH_ENGINE=engine.name, BENCH_REDIS_URL=args.redis_url)
     env["BENCH_SQLITE"] = str(Path(tempfile.gettempdir()) / f"bench-{engine.name}.db")
     if args.database == "postgres":
-        env["DATABASE_URL"] = os.environ.get("DATABASE_URL", POSTGRES_URL)
+        env["DATABASE_URL"] = postgres.database_url()
     else:
         env.pop("DATABASE_URL", None)
     command = [

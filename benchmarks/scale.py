@@ -28,7 +28,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/bench"
+from benchmarks import postgres
+
 SQLITE_FILE = str(Path(tempfile.gettempdir()) / "bench-scale.db")
 STAGE = 100_000
 PER_USER = 10
@@ -196,7 +197,7 @@ def backend(name: str, args: argparse.Namespace, redis_url: str = "") -> dict[st
     env["BENCH_SQLITE"] = SQLITE_FILE
     env.pop("DATABASE_URL", None)
     if name == "postgres":
-        env["DATABASE_URL"] = os.environ.get("DATABASE_URL", POSTGRES_URL)
+        env["DATABASE_URL"] = postgres.database_url()
     if redis_url:
         env["BENCH_REDIS_URL"] = redis_url
     print(f"{name}: loading and listing", file=sys.stderr, flush=True)
