@@ -72,6 +72,22 @@ def test_max_age_matches_server_side_expiry(engine, user, settings, store, clock
     assert store.get(public_id).expires_at == timezone.now() + timedelta(seconds=900)
 
 
+def test_a_second_save_in_the_request_keeps_the_cookie_due(
+    engine, user, settings, store, clock
+):
+    settings.SESSIONTOKENS_TOUCH_INTERVAL = 60
+    client = Client()
+    client.post("/login/", {"username": user.username, "password": "pw-correct-horse"})
+    clock.shift(timedelta(seconds=61))
+    # The view's own save moves the expiry; the middleware's save after it
+    # changes only data, and the cookie must still carry the new Max-Age.
+    response = client.get("/set-and-save/")
+    assert int(response.cookies["sessionid"]["max-age"]) > 0
+    record = store.get(client.cookies["sessionid"].value[:24])
+    assert record.last_activity == timezone.now()
+    assert '"second":"2"' in record.data
+
+
 def test_set_expiry_sends_the_cookie_again(engine, user, settings):
     client = Client()
     client.post("/login/", {"username": user.username, "password": "pw-correct-horse"})

@@ -19,6 +19,7 @@ urlpatterns = [
     path("set/", views.set_value, name="set"),
     path("get/", views.get_value, name="get"),
     path("expire-at-browser-close/", views.expire_at_browser_close),
+    path("set-and-save/", views.set_and_save),
     path("plain/", views.plain, name="plain"),
     path("sign-in/", views.sign_in, name="sign-in"),
     path("end-then-write/", views.end_then_write),

@@ -30,6 +30,15 @@ def set_value(request):
     return HttpResponse("ok")
 
 
+@csrf_exempt
+def set_and_save(request):
+    """Saves the session itself, then changes it again: two saves."""
+    request.session["first"] = "1"
+    request.session.save()
+    request.session["second"] = "2"
+    return HttpResponse("ok")
+
+
 def expire_at_browser_close(request):
     request.session.set_expiry(0)
     return HttpResponse("ok")

@@ -341,6 +341,7 @@ class TokenSessionStore(AsyncSessionAPI, SessionBase):
             store.create(created)
             self._record = created
             self._authenticated_now = False
+            self.cookie_due = True
             services.announce_created(created, self.request)
             return None
         if self._record is None:
@@ -386,6 +387,7 @@ class TokenSessionStore(AsyncSessionAPI, SessionBase):
             self.resend_cookie
             or "expires_at" in changes
             or custom != self._custom_expiry_at_load
+            or self.__dict__.get("cookie_due", False)  # an earlier save's
         )
         self._custom_expiry_at_load = custom
         return None
@@ -418,7 +420,7 @@ class TokenSessionStore(AsyncSessionAPI, SessionBase):
         self._record = record
         self._pending = None
         self._authenticated_now = False
-        self.resend_cookie = True
+        self.resend_cookie = self.cookie_due = True
         if pending.get("previous") is None:
             services.announce_created(record, self.request)
         else:
