@@ -318,3 +318,61 @@ def test_scripts_are_loaded_again_after_script_flush(rstore, redis_client):
     redis_client.script_flush()
     rstore.update(record.public_id, {"data": '{"after": "flush"}'})
     assert rstore.get(record.public_id).data == '{"after": "flush"}'
+
+
+def test_each_thread_reads_over_a_connection_of_its_own(rstore):
+    import threading
+
+    from django_sessiontokens.stores.redis_base import own_connection
+
+    record = make(1)
+    rstore.create(record)
+    pool = rstore.client().connection_pool
+    assert rstore.get(record.public_id) == record
+    mine = own_connection(pool)
+    assert own_connection(pool) is mine
+    seen = []
+
+    def other_thread():
+        seen.append((rstore.get(record.public_id), own_connection(pool)))
+
+    thread = threading.Thread(target=other_thread)
+    thread.start()
+    thread.join()
+    [(found, theirs)] = seen
+    assert found == record
+    assert theirs is not mine
+
+
+def test_a_connection_killed_by_the_server_is_replaced(rstore, redis_client):
+    from django_sessiontokens.stores.redis_base import own_connection
+
+    record = make(1)
+    rstore.create(record)
+    assert rstore.get(record.public_id) == record
+    redis_client.client_kill_filter(_type="normal", skipme=False)
+    assert rstore.get(record.public_id) == record  # retried, no error
+    conn = own_connection(rstore.client().connection_pool)
+    assert rstore.get(record.public_id) == record
+    assert own_connection(rstore.client().connection_pool) is conn
+
+
+def test_a_forked_child_never_uses_its_parents_connection(rstore):
+    import os
+
+    from django_sessiontokens.stores.redis_base import own_connection
+
+    record = make(1)
+    rstore.create(record)
+    assert rstore.get(record.public_id) == record
+    parents = own_connection(rstore.client().connection_pool)
+    pid = os.fork()
+    if pid == 0:  # the child: its own connection, then leave at once
+        ok = rstore.get(record.public_id) == record
+        ok = ok and own_connection(rstore.client().connection_pool) is not parents
+        os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    # The child closed nothing of the parent's: the same connection still works.
+    assert rstore.get(record.public_id) == record
+    assert own_connection(rstore.client().connection_pool) is parents

@@ -21,7 +21,9 @@ overridden or instrumented.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
@@ -251,6 +253,7 @@ def _forget_clients(*, setting: str, **kwargs: Any) -> None:
         with _clients_lock:
             _clients.clear()
             _current.clear()
+        _own.__dict__.pop("found", None)  # this thread's; others on next use
 
 
 setting_changed.connect(_forget_clients, dispatch_uid="sessiontokens-redis-clients")
@@ -293,31 +296,67 @@ _EXECUTE = Redis.execute_command
 
 
 def call(client: Any, *args: Any) -> Any:
-    """Run one command: on a plain ``redis.Redis`` client, straight on a pooled
-    connection (what ``execute_command`` does, without its per-command
-    bookkeeping); when that connection fails, once more through the client's
-    own ``execute_command`` and its retry policy. Clients of other kinds, or
-    whose ``execute_command`` was replaced (instrumentation), use it always."""
+    """Run one command of a request's hot path (reading its session, saving
+    it). On a plain ``redis.Redis`` client the command goes over this
+    thread's own connection to the client's server (``own_connection``),
+    without the pool's per-checkout health check and bookkeeping, which cost
+    as much as the command; when that connection fails, the command runs
+    once more through the client's ``execute_command`` and its retry policy.
+    Other clients (Cluster, single-connection clients, client-side caching,
+    an ``execute_command`` replaced by instrumentation) always use
+    ``execute_command``."""
     if (
         getattr(type(client), "execute_command", None) is not _EXECUTE
         or client.connection is not None
+        or getattr(client.connection_pool, "cache", None) is not None
     ):
         return client.execute_command(*args)
-    pool = client.connection_pool
-    conn = pool.get_connection()
+    conn = own_connection(client.connection_pool)
     try:
         conn.send_packed_command([pack_command(args)])
         return conn.read_response()
     except redis_exceptions.ResponseError:
         raise  # a reply: the connection is fine
     except UNAVAILABLE_ERRORS:
-        conn.disconnect()
+        conn.disconnect()  # reconnects on next use
     except BaseException:
         conn.disconnect()  # a reply may be left unread
         raise
-    finally:
-        pool.release(conn)
     return client.execute_command(*args)
+
+
+class _Own:
+    """A thread's connection; closed when the thread ends or the connection
+    is replaced (``disconnect`` never shuts down a socket that a forked
+    child inherited from its parent)."""
+
+    __slots__ = ("conn", "pid", "pool")
+
+    def __init__(self, pool: Any, pid: int, conn: Any) -> None:
+        self.pool, self.pid, self.conn = pool, pid, conn
+
+    def __del__(self) -> None:
+        # At interpreter shutdown redis-py may already be torn down.
+        with contextlib.suppress(Exception):
+            self.conn.disconnect()
+
+
+_own = threading.local()
+
+
+def own_connection(pool: Any) -> Any:
+    """This thread's connection for ``call``: made by the pool's connection
+    class with the pool's settings (address, TLS, password, database,
+    protocol, Sentinel), kept for the thread's life, made anew in a forked
+    child or for another pool. It connects on first use and again after an
+    error."""
+    found = getattr(_own, "found", None)
+    pid = os.getpid()
+    if found is not None and found.pool is pool and found.pid == pid:
+        return found.conn
+    conn = pool.connection_class(**pool.connection_kwargs)
+    _own.found = _Own(pool, pid, conn)
+    return conn
 
 
 def pack_command(args: tuple[Any, ...]) -> bytes:
