@@ -313,11 +313,22 @@ def test_an_instrumented_client_keeps_its_execute_command(rstore, monkeypatch):
 
 
 def test_scripts_are_loaded_again_after_script_flush(rstore, redis_client):
+    from tests.test_round_trips import redis_round_trips, text_of
+
     record = make(1)
     rstore.create(record)
+    assert rstore.get(record.public_id) == record  # the thread's connection is up
     redis_client.script_flush()
-    rstore.update(record.public_id, {"data": '{"after": "flush"}'})
+    with redis_round_trips() as sent:
+        rstore.update(record.public_id, {"data": '{"after": "flush"}'})
+    assert [text_of(command).split(b"\r\n")[2] for command in sent] == [
+        b"EVALSHA",
+        b"EVAL",
+    ]
     assert rstore.get(record.public_id).data == '{"after": "flush"}'
+    with redis_round_trips() as sent:
+        rstore.update(record.public_id, {"data": "{}"})
+    assert len(sent) == 1  # cached again by the EVAL
 
 
 def test_each_thread_reads_over_a_connection_of_its_own(rstore):
@@ -376,3 +387,23 @@ def test_a_forked_child_never_uses_its_parents_connection(rstore):
     # The child closed nothing of the parent's: the same connection still works.
     assert rstore.get(record.public_id) == record
     assert own_connection(rstore.client().connection_pool) is parents
+
+
+def test_green_threads_use_the_pool(rstore, monkeypatch):
+    """With sockets patched (gevent, eventlet), greenlets share a thread, so
+    no thread-owned connection is used."""
+    import socket
+
+    from django_sessiontokens.stores import redis_base
+
+    record = make(1)
+    rstore.create(record)
+
+    class GreenSocket(socket.socket):
+        pass
+
+    monkeypatch.setattr(socket, "socket", GreenSocket)
+    made = []
+    monkeypatch.setattr(redis_base, "own_connection", made.append)
+    assert rstore.get(record.public_id) == record
+    assert made == []

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import socket
 import threading
 from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta, timezone
@@ -293,6 +294,8 @@ def address(client: Any) -> str:
 
 
 _EXECUTE = Redis.execute_command
+#: The standard library's socket class (green threads patch it).
+_SOCKET = socket.socket
 
 
 def call(client: Any, *args: Any) -> Any:
@@ -303,12 +306,13 @@ def call(client: Any, *args: Any) -> Any:
     as much as the command; when that connection fails, the command runs
     once more through the client's ``execute_command`` and its retry policy.
     Other clients (Cluster, single-connection clients, client-side caching,
-    an ``execute_command`` replaced by instrumentation) always use
-    ``execute_command``."""
+    an ``execute_command`` replaced by instrumentation), and processes whose
+    sockets gevent or eventlet patched, always use ``execute_command``."""
     if (
         getattr(type(client), "execute_command", None) is not _EXECUTE
         or client.connection is not None
         or getattr(client.connection_pool, "cache", None) is not None
+        or socket.socket is not _SOCKET  # gevent/eventlet: greenlets share threads
     ):
         return client.execute_command(*args)
     conn = own_connection(client.connection_pool)
@@ -369,13 +373,14 @@ def pack_command(args: tuple[Any, ...]) -> bytes:
 
 
 def run_script(client: Any, script: Any, keys: list[str], args: list[Any]) -> Any:
-    """``EVALSHA`` through ``call``; the script is loaded when Redis lacks it."""
+    """``EVALSHA`` through ``call``; when Redis lacks the script (after a
+    restart or ``SCRIPT FLUSH``), ``EVAL``, which also caches it again."""
     if is_cluster(client):
         return script(keys=keys, args=args)
     try:
         return call(client, "EVALSHA", script.sha, len(keys), *keys, *args)
     except redis_exceptions.NoScriptError:
-        return script(keys=keys, args=args)
+        return call(client, "EVAL", script.script, len(keys), *keys, *args)
 
 
 _CLUSTER_TYPES: dict[type, bool] = {}
