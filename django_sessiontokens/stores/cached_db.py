@@ -79,7 +79,6 @@ class CachedDatabaseStore(r.RedisBase, BaseStore):
 
     def __init__(self, db: DatabaseStore | None = None) -> None:
         self.db = db or DatabaseStore()
-        self._scripts: dict[tuple[int, str], Any] = {}
         #: Markers that could not be written: public id -> "gone"/"nocache".
         self._pending: dict[str, str] = {}
         self._lock = threading.Lock()
@@ -89,14 +88,6 @@ class CachedDatabaseStore(r.RedisBase, BaseStore):
         return f"{self.prefix()}:{{{public_id[: tokens.TAG_LENGTH]}}}:c:{public_id}"
 
     # Redis plumbing ---------------------------------------------------------
-    def _run(self, source: str, keys: list[str], args: list[Any]) -> Any:
-        client = self.client()
-        script = self._scripts.get((id(client), source))
-        if script is None:
-            script = client.register_script(source)
-            self._scripts[(id(client), source)] = script
-        return r.run_script(client, script, keys, args)
-
     def _warn(self, exc: StoreUnavailable) -> None:
         now = time.monotonic()
         if now - self._warned_at < WARNING_INTERVAL:
@@ -128,7 +119,7 @@ class CachedDatabaseStore(r.RedisBase, BaseStore):
                 for public_id, state in pending.items():
                     if state == "nocache":
                         key = self.key(public_id)
-                        self._run(_REFRESH, [key], ["", NOCACHE_TTL, "", ""])
+                        self.run(_REFRESH, [key], ["", NOCACHE_TTL, "", ""])
         except StoreUnavailable:
             for state in ("nocache", "gone"):
                 self._remember([p for p, s in pending.items() if s == state], state)
@@ -228,7 +219,7 @@ class CachedDatabaseStore(r.RedisBase, BaseStore):
         try:
             self._flush_pending()
             with self.guard():
-                self._run(_REFRESH, [self.key(public_id)], args)
+                self.run(_REFRESH, [self.key(public_id)], args)
         except StoreUnavailable as exc:
             # Without the marker a stale copy could outlive this write.
             self._remember([public_id], "nocache")

@@ -41,7 +41,6 @@ from django_sessiontokens.stores.redis_base import (
     text,
     ttl_ms,
     unpack,
-    unpack_fields,
 )
 
 # Lua ---------------------------------------------------------------------
@@ -194,9 +193,6 @@ def member(public_id: str, user_id: str | None) -> str:
 class RedisStore(RedisBase, BaseStore):
     name = "redis"
 
-    def __init__(self) -> None:
-        self._scripts: dict[tuple[int, str], Any] = {}
-
     # Keys -------------------------------------------------------------------
     def key(self, public_id: str) -> str:
         return f"{self.prefix()}:{{{public_id[: tokens.TAG_LENGTH]}}}:s:{public_id}"
@@ -209,12 +205,6 @@ class RedisStore(RedisBase, BaseStore):
 
     def expiry_key(self) -> str:
         return f"{self.prefix()}:{{all}}:expiry"
-
-    def _script(self, client: Any, source: str) -> Any:
-        found = self._scripts.get((id(client), source))
-        if found is None:
-            found = self._scripts[(id(client), source)] = client.register_script(source)
-        return found
 
     def _globals(self, client: Any) -> list[str]:
         """The ``{all}`` keys, when scripts may touch them (not on Cluster)."""
@@ -334,7 +324,7 @@ class RedisStore(RedisBase, BaseStore):
         activity = micros(record.last_activity)
         with self.guard():
             client = self.client()
-            done = self._script(client, _CREATE)(
+            done = self.script(client, _CREATE)(
                 keys=[self.key(record.public_id), *self._globals(client)],
                 args=[
                     ttl_ms(record.expires_at),
@@ -358,10 +348,7 @@ class RedisStore(RedisBase, BaseStore):
     def _write(self, public_id: str, expected: str, changes: dict[str, Any]) -> int:
         if not expected and changes.keys() == {"data"}:
             with self.guard():
-                client = self.client()
-                script = self._script(client, _DATA)
-                key = self.key(public_id)
-                return int(run_script(client, script, [key], [changes["data"]]))
+                return int(self.run(_DATA, [self.key(public_id)], [changes["data"]]))
         expires_at = changes.get("expires_at")
         args = [expected, ttl_ms(expires_at) if expires_at else ""]
         if "data" in changes:
@@ -373,7 +360,7 @@ class RedisStore(RedisBase, BaseStore):
             client = self.client()
             result = run_script(
                 client,
-                self._script(client, _WRITE),
+                self.script(client, _WRITE),
                 [self.key(public_id), *self._globals(client)],
                 args,
             )
@@ -422,7 +409,7 @@ class RedisStore(RedisBase, BaseStore):
         members = list(dict.fromkeys(members))
         if not members:
             return [], []
-        script = self._script(client, _DELETE)
+        script = self.script(client, _DELETE)
         cluster = is_cluster(client)
         groups: dict[str, list[str]] = {"": members}
         if cluster:
@@ -438,8 +425,8 @@ class RedisStore(RedisBase, BaseStore):
                 keys=[self.key(group[0].split(" ", 1)[0]), *extra],
                 args=[prefix, bound, "", "", *group],
             )
-            removed += [unpack_fields(fields) for fields in reply[0]]
-            live += [unpack_fields(fields) for fields in reply[1]]
+            removed += [unpack(fields, data=False) for fields in reply[0]]
+            live += [unpack(fields, data=False) for fields in reply[1]]
         if cluster:
             self._follow_delete(client, members, removed, live)
         return removed, live
@@ -485,7 +472,7 @@ class RedisStore(RedisBase, BaseStore):
                 yield from self._purge_cluster(client, bound, batch_size)
             else:
                 for reply in self._purge_batches(client, bound, batch_size, ""):
-                    removed = [unpack_fields(fields) for fields in reply[0]]
+                    removed = [unpack(fields, data=False) for fields in reply[0]]
                     if removed:
                         yield removed
 
@@ -506,7 +493,7 @@ class RedisStore(RedisBase, BaseStore):
     ) -> Iterator[Any]:
         """Single Redis: each batch is one script that reads the expiry set up
         to the bound and deletes what it names; its replies."""
-        script = self._script(client, _DELETE)
+        script = self.script(client, _DELETE)
         keys = [self.expiry_key(), *self._globals(client)]
         while True:
             reply = script(keys=keys, args=[self.prefix(), bound, batch_size, quiet])

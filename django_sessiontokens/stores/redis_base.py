@@ -22,11 +22,10 @@ overridden or instrumented.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import socket
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -38,7 +37,6 @@ from redis import Redis
 from redis import exceptions as redis_exceptions
 from redis.cluster import RedisCluster
 
-from django_sessiontokens import tokens
 from django_sessiontokens.conf import conf
 from django_sessiontokens.exceptions import StoreUnavailable
 from django_sessiontokens.stores.base import SessionRecord
@@ -67,7 +65,6 @@ _TIMES = ("created_at", "last_activity", "expires_at", "authenticated_at", "rota
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _NAIVE_EPOCH = datetime(1970, 1, 1)
 _MICROSECOND = timedelta(microseconds=1)
-_dumps = json.JSONEncoder(separators=(",", ":")).encode
 #: Tag of sessions imported from django.contrib.sessions (tokens.legacy_public_id).
 IMPORTED_TAG = "imported"
 
@@ -124,13 +121,6 @@ def unpack(raw: str | bytes, *, data: bool = True) -> SessionRecord:
         raw = raw.decode("utf-8")
     fields, _, rest = raw.partition("\n")
     return _record(fields, rest if data else "")
-
-
-def unpack_fields(fields: str | bytes) -> SessionRecord:
-    """The record (without data) of a value's fields, as scripts return them."""
-    if isinstance(fields, bytes):
-        fields = fields.decode("utf-8")
-    return _record(fields, "")
 
 
 def _record(fields: str, data: str) -> SessionRecord:
@@ -219,6 +209,8 @@ _clients: dict[Any, tuple[Any, str]] = {}
 _clients_lock = threading.Lock()
 #: The client of the current configuration, until a setting changes.
 _current: list[tuple[Any, str]] = []
+#: Registered scripts by (client, source); a script keeps its client alive.
+_scripts: dict[tuple[int, str], Any] = {}
 
 
 def _describe(setting: Any) -> str:
@@ -254,6 +246,7 @@ def _forget_clients(*, setting: str, **kwargs: Any) -> None:
         with _clients_lock:
             _clients.clear()
             _current.clear()
+            _scripts.clear()
         _own.__dict__.pop("found", None)  # this thread's; others on next use
 
 
@@ -434,8 +427,14 @@ class RedisBase:
         """Turn "Redis cannot be reached" into ``StoreUnavailable``."""
         return _GUARD
 
-    def by_tag(self, public_ids: Iterable[str]) -> dict[str, list[str]]:
-        groups: dict[str, list[str]] = {}
-        for public_id in dict.fromkeys(public_ids):
-            groups.setdefault(public_id[: tokens.TAG_LENGTH], []).append(public_id)
-        return groups
+    def script(self, client: Any, source: str) -> Any:
+        """``source`` registered with ``client`` (once per client)."""
+        found = _scripts.get((id(client), source))
+        if found is None:
+            found = _scripts[(id(client), source)] = client.register_script(source)
+        return found
+
+    def run(self, source: str, keys: list[str], args: list[Any]) -> Any:
+        """Run the script ``source`` (``run_script``)."""
+        client = self.client()
+        return run_script(client, self.script(client, source), keys, args)
