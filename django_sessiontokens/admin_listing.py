@@ -23,6 +23,7 @@ from django.http import HttpRequest, QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from django_sessiontokens.core import policy
 from django_sessiontokens.devices import DeviceInfo, describe
 from django_sessiontokens.stores.base import BaseStore, SessionRecord
 
@@ -150,7 +151,7 @@ class SessionListing:
         self, user_ids: Sequence[str] | None, offset: int, limit: int
     ) -> tuple[int, list[SessionRecord]]:
         return self.store.search(
-            now=self.now,
+            policy.cutoffs(self.now),
             user_ids=user_ids,
             ip=self.ip,
             state=self.state,
@@ -204,8 +205,8 @@ class SessionListing:
                     ip=record.ip,
                     created_at=record.created_at,
                     last_activity=record.last_activity,
-                    expires_at=record.expires_at,
-                    active=record.expires_at > self.now,
+                    expires_at=policy.ends_at(record),
+                    active=policy.is_alive(record, self.now),
                     current=record.public_id == current,
                 )
             )

@@ -28,7 +28,7 @@ from django.db import connections, models, router, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from django_sessiontokens import policy, tokens
+from django_sessiontokens.core import policy, tokens
 from django_sessiontokens.conf import conf
 from django_sessiontokens.stores.base import BaseStore, SessionRecord
 

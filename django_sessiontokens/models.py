@@ -36,6 +36,10 @@ class Session(models.Model):
     user_agent = models.CharField(
         _("user agent"), max_length=USER_AGENT_COLUMN_LENGTH, blank=True, default=""
     )
+    #: Incremented on every write; with ``written_at`` it lets a cached copy
+    #: be told from newer database state (cached_db engine).
+    version = models.BigIntegerField(default=0, editable=False)
+    written_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         db_table = "sessiontokens_session"
@@ -43,6 +47,17 @@ class Session(models.Model):
         verbose_name_plural = _("sessions")
         ordering = ["-last_activity"]
         permissions = [("end_session", _("Can end sessions"))]
+        indexes = [
+            # The admin list's order, and the idle limit of today's settings.
+            models.Index(
+                fields=["-last_activity", "public_id"], name="sessiontokens_activity"
+            ),
+            # The absolute limit of today's settings.
+            models.Index(
+                fields=["authenticated_at"], name="sessiontokens_authenticated"
+            ),
+            models.Index(fields=["created_at"], name="sessiontokens_created"),
+        ]
 
     def __str__(self) -> str:
         return self.public_id
@@ -94,3 +109,26 @@ class SessionEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.public_id} {self.kind}"
+
+
+class CacheEpoch(models.Model):
+    """One row: the generation of the cached_db engine's Redis copies.
+
+    A process that cannot tell Redis about a change (Redis unreachable from
+    it), or that finds Redis restarted, moves the generation on; every
+    process reads it at most once per ``SESSIONTOKENS_CACHE_CHECK_INTERVAL``
+    and trusts only copies made under the current generation.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    value = models.BigIntegerField(default=0)
+    redis_run_id = models.CharField(max_length=64, blank=True, default="")
+    changed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "sessiontokens_cache_epoch"
+        verbose_name = _("cache generation")
+        verbose_name_plural = _("cache generations")
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -10,19 +10,21 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from datetime import datetime
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from django.conf import settings
 from django.db import transaction
 from django.dispatch import Signal
 from django.utils import timezone
 
 from django_sessiontokens import audit, signals
+from django_sessiontokens.core import policy
 from django_sessiontokens.models import Session
-from django_sessiontokens.stores.base import BaseStore, SessionRecord
+from django_sessiontokens.stores import registry
+from django_sessiontokens.stores.base import BaseStore
+from django_sessiontokens.types import Actor, Reason, SessionInfo, SessionRecord
+
+__all__ = ["Actor", "Reason", "SessionInfo"]  # and the functions below
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -30,73 +32,24 @@ if TYPE_CHECKING:
 logger = logging.getLogger("django_sessiontokens")
 
 
-class Reason(str, enum.Enum):
-    """Why a session ended (``session_ended``'s ``reason``)."""
-
-    LOGOUT = "logout"
-    REVOKED = "revoked"
-    PASSWORD_CHANGE = "password_change"  # noqa: S105 (a reason)
-    USER_DISABLED = "user_disabled"
-    USER_DELETED = "user_deleted"
-    EXPIRED = "expired"
-    TOKEN_REUSE = "token_reuse"  # noqa: S105 (a reason)
-    EVICTED = "evicted"
-    COMMAND = "command"
-    BINDING = "binding"
-    FLUSHED = "flushed"
-
-
-class Actor(str, enum.Enum):
-    """Who ended it."""
-
-    USER = "user"
-    ADMIN = "admin"
-    COMMAND = "command"
-    SYSTEM = "system"
-
-
-@dataclass(frozen=True)
-class SessionInfo:
-    """What listings show about a session: never a token or its data."""
-
-    public_id: str
-    user_id: str | None
-    created_at: datetime
-    authenticated_at: datetime | None
-    last_activity: datetime
-    expires_at: datetime
-    ip: str | None
-    user_agent: str
-
-    @classmethod
-    def from_record(cls, record: SessionRecord) -> SessionInfo:
-        return cls(
-            public_id=record.public_id,
-            user_id=record.user_id,
-            created_at=record.created_at,
-            authenticated_at=record.authenticated_at,
-            last_activity=record.last_activity,
-            expires_at=record.expires_at,
-            ip=record.ip,
-            user_agent=record.user_agent,
-        )
-
-    @property
-    def is_active(self) -> bool:
-        return self.expires_at > timezone.now()
-
-
 def get_store() -> BaseStore:
-    """The store of the configured ``SESSION_ENGINE`` (db when it is not ours)."""
-    engine = import_module(settings.SESSION_ENGINE)
-    store_class = getattr(engine, "SessionStore", None)
-    get = getattr(store_class, "get_store", None)
-    if get is None:
-        from django_sessiontokens.backends.db import SessionStore
+    """The store of the configured ``SESSION_ENGINE`` (``stores.registry``)."""
+    return registry.get_store()
 
-        get = SessionStore.get_store
-    store: BaseStore = get()
-    return store
+
+def info(record: SessionRecord, now: datetime) -> SessionInfo:
+    """What a listing shows of ``record``, decided under today's settings."""
+    return SessionInfo(
+        public_id=record.public_id,
+        user_id=record.user_id,
+        created_at=record.created_at,
+        authenticated_at=record.authenticated_at,
+        last_activity=record.last_activity,
+        expires_at=policy.ends_at(record),
+        ip=record.ip,
+        user_agent=record.user_agent,
+        active=policy.is_alive(record, now),
+    )
 
 
 def send_after_commit(signal: Signal, **kwargs: Any) -> None:
@@ -160,7 +113,8 @@ def end_sessions(
     _announce_ended(
         ended, reason=reason, actor=actor, ended_by=ended_by, request=request
     )
-    return [SessionInfo.from_record(record) for record in ended]
+    now = timezone.now()
+    return [info(record, now) for record in ended]
 
 
 def end_session(
@@ -233,9 +187,13 @@ def list_user_sessions(
     store = store or get_store()
     now = timezone.now()
     infos = [
-        SessionInfo.from_record(record)
-        for record in store.for_user(str(getattr(user, "pk", user)))
-        if include_expired or record.expires_at > now
+        found
+        for found in (
+            info(record, now)
+            for record in store.for_user(str(getattr(user, "pk", user)))
+            if not record.moving
+        )
+        if include_expired or found.active
     ]
     infos.sort(key=lambda info: (info.last_activity, info.created_at), reverse=True)
     return infos
@@ -256,11 +214,11 @@ def purge_expired(
     batch_size = batch_size or conf.PURGE_BATCH_SIZE or store.purge_batch_size()
     if send_signals is None:
         send_signals = conf.PURGE_SEND_SIGNALS
-    now = now or timezone.now()
+    cutoffs = policy.cutoffs(now or timezone.now())
     if not send_signals and not dry_run:
-        yield from store.purge_expired_quietly(now, batch_size=batch_size)
+        yield from store.purge_expired_quietly(cutoffs, batch_size=batch_size)
         return
-    for batch in store.purge_expired(now, batch_size=batch_size, dry_run=dry_run):
+    for batch in store.purge_expired(cutoffs, batch_size=batch_size, dry_run=dry_run):
         if send_signals and not dry_run:
             _announce_ended(batch, reason=Reason.EXPIRED, actor=Actor.SYSTEM)
         yield len(batch)
@@ -276,7 +234,7 @@ def count_expired(
 ) -> int:
     """How many sessions ``purge_expired`` would remove now."""
     store = store or get_store()
-    return store.count_expired(now or timezone.now())
+    return store.count_expired(policy.cutoffs(now or timezone.now()))
 
 
 def search_sessions(
@@ -291,14 +249,15 @@ def search_sessions(
     """Signed-in sessions, most recently active first: ``(total, page)``.
     ``state`` is ``"active"``, ``"expired"`` or ``"all"``."""
     store = store or get_store()
+    now = now or timezone.now()
     total, records = store.search(
-        now=now or timezone.now(),
+        policy.cutoffs(now),
         user_ids=user_ids,
         state=state,
         offset=offset,
         limit=limit,
     )
-    return total, [SessionInfo.from_record(record) for record in records]
+    return total, [info(record, now) for record in records]
 
 
 def announce_created(record: SessionRecord, request: HttpRequest | None) -> None:

@@ -36,7 +36,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET, require_POST
 
-from django_sessiontokens import devices, services, tokens
+from django_sessiontokens import devices, services
+from django_sessiontokens.core import tokens
 from django_sessiontokens.services import Actor, Reason, SessionInfo
 from django_sessiontokens.templatetags.sessiontokens import ago
 

@@ -4,7 +4,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from django_sessiontokens import tokens
+from django_sessiontokens.core import tokens
 from django_sessiontokens.stores.base import SessionRecord
 
 

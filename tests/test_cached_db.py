@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from django_sessiontokens.exceptions import UpdateError
+from django_sessiontokens.core.policy import cutoffs
 from django_sessiontokens.stores.cached_db import CachedDatabaseStore
 from django_sessiontokens.stores.db import DatabaseStore
 from tests.redis_servers import RedisServer, require_binaries, serve_sessions_from
@@ -123,7 +124,7 @@ def test_purge_marks_removed_sessions_gone(cstore, user):
     record = make(user.pk, minutes=1)
     cstore.create(record)
     later = timezone.now() + timedelta(minutes=5)
-    assert sum(len(b) for b in cstore.purge_expired(later, batch_size=10)) == 1
+    assert sum(len(b) for b in cstore.purge_expired(cutoffs(later), batch_size=10)) == 1
     assert cstore.get(record.public_id) is None
 
 
@@ -134,7 +135,7 @@ def test_listings_come_from_the_database(cstore, user):
     listed = cstore.for_user(str(user.pk))
     assert {r.public_id for r in listed} == {r.public_id for r in records}
     assert cstore.count() == 3
-    assert cstore.search(now=timezone.now())[0] == 3
+    assert cstore.search(cutoffs(timezone.now()))[0] == 3
 
 
 # Redis unavailable -------------------------------------------------------

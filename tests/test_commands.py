@@ -194,7 +194,7 @@ def test_list_all_includes_expired_and_accepts_an_id(engine, sessions, user):
 
 
 def test_list_json_never_shows_a_token(engine, store, user, clock):
-    from django_sessiontokens import tokens
+    from django_sessiontokens.core import tokens
 
     token = tokens.new_token(user.pk)
     store.create(SessionRecordFactory(user=user, token=token))
@@ -266,7 +266,7 @@ def test_end_unknown_id_ends_nothing(engine, store, sessions):
 
 
 def test_end_refuses_a_cookie_value(engine, store, sessions):
-    from django_sessiontokens import tokens
+    from django_sessiontokens.core import tokens
 
     cookie = tokens.new_token().value
     with pytest.raises(CommandError, match="never a cookie value"):

@@ -29,7 +29,7 @@ from django.db import connections
 from django.test.testcases import LiveServerThread
 from django.utils import timezone
 
-from django_sessiontokens import tokens
+from django_sessiontokens.core import tokens
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 PARALLEL = 50

@@ -7,7 +7,8 @@ import pytest
 from django.contrib.sessions.backends.base import CreateError, UpdateError
 from django.utils import timezone
 
-from django_sessiontokens import services, tokens
+from django_sessiontokens import services
+from django_sessiontokens.core import tokens
 
 pytestmark = pytest.mark.django_db
 

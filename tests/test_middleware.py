@@ -152,7 +152,7 @@ def test_control_characters_in_the_user_agent_are_stored_as_spaces(engine, user,
 
 
 def test_store_keeps_a_record_whose_fields_hold_separators(engine, store):
-    from django_sessiontokens import tokens
+    from django_sessiontokens.core import tokens
     from django_sessiontokens.stores.base import SessionRecord
 
     now = timezone.now().replace(microsecond=0)

@@ -2,7 +2,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from django_sessiontokens import policy
+from django_sessiontokens.core import policy
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
 SIGNED_IN = policy.Limits(idle=3600, absolute=86400)

@@ -73,7 +73,8 @@ def test_database_purge_keeps_a_session_extended_meanwhile(clock):
 
     old, _ = make_sessions(db, clock, expired=1, live=0)
     store = db.SessionStore.get_store()
-    store.update(old[0], {"expires_at": timezone.now() + timedelta(hours=1)})
+    now = timezone.now()
+    store.update(old[0], {"last_activity": now, "expires_at": now + timedelta(hours=1)})
     assert sum(services.purge_expired()) == 0
     assert store.get(old[0]) is not None
 

@@ -6,7 +6,8 @@ import pytest
 from django.utils import timezone
 from redis.cluster import key_slot
 
-from django_sessiontokens import tokens
+from django_sessiontokens.core import tokens
+from django_sessiontokens.core.policy import cutoffs
 from django_sessiontokens.exceptions import CreateError, UpdateError
 from django_sessiontokens.stores.base import SessionRecord
 from django_sessiontokens.stores.redis import RedisStore
@@ -106,7 +107,7 @@ def test_update_moves_the_session_out_of_the_index_when_signed_out(rstore):
     assert [r.public_id for r in rstore.for_user("5")] == [record.public_id]
     rstore.update(record.public_id, {"user_id": None, "authenticated_at": None})
     assert rstore.for_user("5") == []
-    assert rstore.search(now=timezone.now(), state="all") == (0, [])
+    assert rstore.search(cutoffs(timezone.now()), state="all") == (0, [])
 
 
 def test_rotate_is_compare_and_set(rstore):
@@ -174,17 +175,17 @@ def test_search_filters_pages_and_prunes(rstore, redis_client):
     for record in [*records, expired, make(None)]:
         rstore.create(record)
     now += timedelta(minutes=5)
-    total, page = rstore.search(now=now, limit=2, offset=1)
+    total, page = rstore.search(cutoffs(now), limit=2, offset=1)
     assert total == 6
     assert [r.public_id for r in page] == [r.public_id for r in records[1:3]]
-    assert rstore.search(now=now, state="expired")[0] == 1
-    assert rstore.search(now=now, state="all")[0] == 7
-    assert rstore.search(now=now, user_ids=["1"])[0] == 3
-    assert rstore.search(now=now, user_ids=[])[0] == 0
-    total, page = rstore.search(now=now, ip="192.0.2.4")
+    assert rstore.search(cutoffs(now), state="expired")[0] == 1
+    assert rstore.search(cutoffs(now), state="all")[0] == 7
+    assert rstore.search(cutoffs(now), user_ids=["1"])[0] == 3
+    assert rstore.search(cutoffs(now), user_ids=[])[0] == 0
+    total, page = rstore.search(cutoffs(now), ip="192.0.2.4")
     assert [r.public_id for r in page] == [records[4].public_id]
     redis_client.delete(rstore.key(records[0].public_id))
-    assert rstore.search(now=now)[0] == 5
+    assert rstore.search(cutoffs(now))[0] == 5
     assert redis_client.zcard(rstore.activity_key()) == 6
 
 
@@ -195,11 +196,11 @@ def test_purge_removes_expired_sessions_in_batches(rstore, redis_client):
     for record in [*short, *long]:
         rstore.create(record)
     later = now + timedelta(minutes=10)
-    dry = list(rstore.purge_expired(later, batch_size=4, dry_run=True))
+    dry = list(rstore.purge_expired(cutoffs(later), batch_size=4, dry_run=True))
     assert sum(len(b) for b in dry) == 6
     assert rstore.count() == 8
-    assert rstore.count_expired(later) == 6
-    batches = list(rstore.purge_expired(later, batch_size=4))
+    assert rstore.count_expired(cutoffs(later)) == 6
+    batches = list(rstore.purge_expired(cutoffs(later), batch_size=4))
     assert all(len(batch) <= 4 for batch in batches)
     removed = sorted(r.public_id for batch in batches for r in batch)
     assert removed == sorted(r.public_id for r in short)
@@ -208,14 +209,14 @@ def test_purge_removes_expired_sessions_in_batches(rstore, redis_client):
     index = rstore.index_base(long[0].public_id[:8]) + "3"
     assert redis_client.zcard(index) == 1
     assert redis_client.zcard(rstore.activity_key()) == 1
-    assert list(rstore.purge_expired(later, batch_size=4)) == []
+    assert list(rstore.purge_expired(cutoffs(later), batch_size=4)) == []
 
 
 def test_purge_prunes_index_members_whose_key_expired(rstore, redis_client):
     record = make("4", minutes=1)
     rstore.create(record)
     redis_client.delete(rstore.key(record.public_id))  # as the TTL would
-    list(rstore.purge_expired(timezone.now() + timedelta(minutes=5), batch_size=10))
+    list(rstore.purge_expired(cutoffs(timezone.now() + timedelta(minutes=5)), batch_size=10))
     index = rstore.index_base(record.public_id[:8]) + "4"
     assert redis_client.zcard(index) == 0
     assert redis_client.zcard(rstore.activity_key()) == 0

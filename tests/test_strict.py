@@ -7,7 +7,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from django_sessiontokens import tokens
+from django_sessiontokens.core import tokens
 
 pytestmark = pytest.mark.django_db
 

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from django_sessiontokens import tokens
+from django_sessiontokens.core import tokens
 
 
 def test_new_token_format_and_entropy():

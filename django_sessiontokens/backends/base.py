@@ -19,7 +19,8 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.core.signing import JSONSerializer
 from django.utils import timezone
 
-from django_sessiontokens import binding, limits, policy, services, tokens
+from django_sessiontokens import binding, limits, services
+from django_sessiontokens.core import policy, tokens
 from django_sessiontokens.backends.compat import AsyncSessionAPI
 from django_sessiontokens.conf import conf
 from django_sessiontokens.exceptions import CreateError, UpdateError

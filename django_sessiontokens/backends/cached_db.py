@@ -5,14 +5,13 @@ reached, reads and writes go to the database alone."""
 from __future__ import annotations
 
 from django_sessiontokens.backends.base import TokenSessionStore
-from django_sessiontokens.stores.cached_db import CachedDatabaseStore
-
-_store = CachedDatabaseStore()
+from django_sessiontokens.stores.base import BaseStore
+from django_sessiontokens.stores import registry
 
 
 class SessionStore(TokenSessionStore):
     store_name = "cached_db"
 
     @classmethod
-    def get_store(cls) -> CachedDatabaseStore:
-        return _store
+    def get_store(cls) -> BaseStore:
+        return registry.store_for(__name__)

@@ -4,14 +4,13 @@ database (SQLite, PostgreSQL, ...)."""
 from __future__ import annotations
 
 from django_sessiontokens.backends.base import TokenSessionStore
-from django_sessiontokens.stores.db import DatabaseStore
-
-_store = DatabaseStore()
+from django_sessiontokens.stores.base import BaseStore
+from django_sessiontokens.stores import registry
 
 
 class SessionStore(TokenSessionStore):
     store_name = "db"
 
     @classmethod
-    def get_store(cls) -> DatabaseStore:
-        return _store
+    def get_store(cls) -> BaseStore:
+        return registry.store_for(__name__)

@@ -10,10 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from django_sessiontokens.backends.base import TokenSessionStore
+from django_sessiontokens.stores.base import BaseStore
 from django_sessiontokens.exceptions import StoreUnavailable
-from django_sessiontokens.stores.redis import RedisStore
-
-_store = RedisStore()
+from django_sessiontokens.stores import registry
 
 
 class SessionStore(TokenSessionStore):
@@ -24,8 +23,8 @@ class SessionStore(TokenSessionStore):
     unavailable: StoreUnavailable | None = None
 
     @classmethod
-    def get_store(cls) -> RedisStore:
-        return _store
+    def get_store(cls) -> BaseStore:
+        return registry.store_for(__name__)
 
     def load(self) -> dict[str, Any]:
         try:

@@ -2,68 +2,35 @@
 
 A store knows nothing of Django's session API; it persists ``SessionRecord``
 objects by public id and indexes them by user. Expiry rules live in
-``policy``; ending sessions (with signals) lives in ``services``.
+``core.policy`` and reach the store as ``Cutoffs`` (bounds the store looks up
+by index or score); ending sessions (with signals) lives in ``services``.
+
+Rotation to a new public id is two steps, so that ending a session is final
+even against a request that is rotating it: ``mark_moving`` turns the live
+record into a *moving* tombstone (its token stops working at once; ``get``
+returns ``None`` for it, ``delete`` and ``for_user`` still see it), and
+``replace`` later removes the tombstone and inserts the new record only if
+the tombstone is still there. An ending that ran in between deleted the
+tombstone, so the rotation creates nothing.
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-#: Columns a plain update may change. Secrets change only through ``rotate``.
-UPDATABLE = frozenset(
-    {
-        "data",
-        "user_id",
-        "authenticated_at",
-        "last_activity",
-        "expires_at",
-        "ip",
-        "user_agent",
-    }
-)
+from django_sessiontokens.types import UPDATABLE, SessionRecord
 
+if TYPE_CHECKING:
+    from django_sessiontokens.core.policy import Cutoffs
 
-@dataclass
-class SessionRecord:
-    """One session as stored. ``user_id`` is the user's pk as a string."""
+__all__ = ["UPDATABLE", "BaseStore", "SessionRecord", "SEARCH_COUNT_LIMIT"]
 
-    public_id: str
-    secret_hash: str
-    created_at: datetime
-    last_activity: datetime
-    expires_at: datetime
-    data: str = ""
-    user_id: str | None = None
-    authenticated_at: datetime | None = None
-    ip: str | None = None
-    user_agent: str = ""
-    #: Periodic rotation: hashes of earlier secrets, newest first, separated by
-    #: spaces (the first is the immediate predecessor, honoured for the grace
-    #: window; older ones mean theft), when the last rotation happened, and
-    #: the current secret sealed under its predecessor (``tokens.seal``).
-    retired_hashes: str = ""
-    rotated_at: datetime | None = None
-    sealed_secret: str = ""
-
-    def __repr__(self) -> str:
-        return f"<SessionRecord {self.public_id} user={self.user_id}>"
-
-    def replace(self, **changes: Any) -> SessionRecord:
-        """A copy with these fields changed."""
-        unknown = changes.keys() - _FIELD_NAMES
-        if unknown:
-            raise TypeError(f"SessionRecord has no field {sorted(unknown)}")
-        copy = object.__new__(SessionRecord)
-        copy.__dict__.update(self.__dict__, **changes)
-        return copy
-
-
-_FIELD_NAMES = frozenset(SessionRecord.__dataclass_fields__)
-
+#: ``search`` counts matches up to this many; a larger total is reported as
+#: ``SEARCH_COUNT_LIMIT + 1`` ("more than"), so a listing costs in proportion
+#: to its page, not to all sessions.
+SEARCH_COUNT_LIMIT = 10_000
 
 class BaseStore(abc.ABC):
     """Persistence of session records. All methods are synchronous; the
@@ -74,7 +41,8 @@ class BaseStore(abc.ABC):
 
     @abc.abstractmethod
     def get(self, public_id: str) -> SessionRecord | None:
-        """The record, or ``None``. Exactly one storage round trip."""
+        """The record, or ``None`` (also for a moving tombstone). Exactly one
+        storage round trip."""
 
     @abc.abstractmethod
     def create(self, record: SessionRecord) -> None:
@@ -93,31 +61,56 @@ class BaseStore(abc.ABC):
         the secret and rotation fields) only if the current secret hash is
         still ``expected_hash``. ``False`` when another request won."""
 
+    def mark_moving(self, public_id: str, expected_hash: str) -> bool:
+        """Turn the live record into a moving tombstone (``secret_hash``
+        becomes ``MOVING + secret_hash``) if its secret hash is still
+        ``expected_hash``. ``False`` when it is gone or changed meanwhile."""
+        raise NotImplementedError
+
+    def replace(self, old_public_id: str, record: SessionRecord) -> bool:
+        """Remove ``old_public_id`` (a tombstone left by ``mark_moving``) and
+        insert ``record``, only if the old one is still stored; ``False``
+        (nothing inserted) when it is gone, i.e. the session was ended.
+        ``CreateError`` if the new public id is taken.
+
+        This default is correct on any store without atomicity: it inserts
+        first, then removes the old record, and takes the insert back when
+        the old record was already gone (nobody has the new token yet)."""
+        self.create(record)
+        if self.delete([old_public_id]):
+            return True
+        self.delete([record.public_id])
+        return False
+
     @abc.abstractmethod
     def delete(self, public_ids: Sequence[str]) -> list[SessionRecord]:
-        """Remove these sessions; return the records that existed."""
+        """Remove these sessions (tombstones included); return the records
+        that existed."""
 
     @abc.abstractmethod
     def for_user(self, user_id: str) -> list[SessionRecord]:
-        """The user's sessions (expired ones included), newest activity first.
-        Costs time in proportion to that user's sessions."""
+        """The user's stored records (expired ones and tombstones included:
+        callers decide with ``core.policy``), newest activity first. Costs
+        time in proportion to that user's sessions."""
 
     @abc.abstractmethod
     def purge_expired(
-        self, now: datetime, *, batch_size: int, dry_run: bool = False
+        self, cutoffs: Cutoffs, *, batch_size: int, dry_run: bool = False
     ) -> Iterator[list[SessionRecord]]:
-        """Remove sessions whose ``expires_at`` has passed, batch by batch,
+        """Remove the sessions ``cutoffs`` says are expired, batch by batch,
         yielding each batch's records (without data) as it goes."""
 
     def purge_batch_size(self) -> int:
         """Default rows per purge batch on this store."""
         return 5000
 
-    def purge_expired_quietly(self, now: datetime, *, batch_size: int) -> Iterator[int]:
+    def purge_expired_quietly(
+        self, cutoffs: Cutoffs, *, batch_size: int
+    ) -> Iterator[int]:
         """``purge_expired`` when nobody needs the records (no signals, no
         dry run): yields each batch's count. Stores override it with
         something cheaper."""
-        for batch in self.purge_expired(now, batch_size=batch_size):
+        for batch in self.purge_expired(cutoffs, batch_size=batch_size):
             yield len(batch)
 
     @abc.abstractmethod
@@ -127,8 +120,8 @@ class BaseStore(abc.ABC):
     @abc.abstractmethod
     def search(
         self,
+        cutoffs: Cutoffs,
         *,
-        now: datetime,
         user_ids: Sequence[str] | None = None,
         ip: str | None = None,
         state: str = "active",
@@ -138,14 +131,16 @@ class BaseStore(abc.ABC):
         """Signed-in sessions (those with a user) for listings such as the
         admin, most recently active first: ``(total, page)``. ``user_ids``
         restricts to those users (an empty list matches nothing); ``ip`` is an
-        exact match on the recorded address; ``state`` is ``"active"`` (not
-        expired at ``now``), ``"expired"`` or ``"all"``. Records come
-        without ``data``."""
+        exact match on the recorded address; ``state`` is ``"active"`` (alive
+        under ``cutoffs``), ``"expired"`` or ``"all"``. Records come without
+        ``data``. Costs in proportion to the page: the total is exact up to
+        ``SEARCH_COUNT_LIMIT``, else ``SEARCH_COUNT_LIMIT + 1``."""
 
-    def count_expired(self, now: datetime) -> int:
+    def count_expired(self, cutoffs: Cutoffs) -> int:
+        """How many sessions ``purge_expired`` would remove."""
         return sum(
             len(batch)
-            for batch in self.purge_expired(now, batch_size=10_000, dry_run=True)
+            for batch in self.purge_expired(cutoffs, batch_size=10_000, dry_run=True)
         )
 
     def all(self) -> Iterator[SessionRecord]:

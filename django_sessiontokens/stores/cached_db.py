@@ -26,16 +26,19 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
-from django_sessiontokens import tokens
+from django_sessiontokens.core import tokens
 from django_sessiontokens.conf import conf
 from django_sessiontokens.exceptions import StoreUnavailable
 from django_sessiontokens.stores import redis_base as r
 from django_sessiontokens.stores.base import BaseStore, SessionRecord
 from django_sessiontokens.stores.db import DatabaseStore
+
+if TYPE_CHECKING:
+    from django_sessiontokens.core.policy import Cutoffs
 
 logger = logging.getLogger("django_sessiontokens")
 
@@ -172,8 +175,8 @@ class CachedDatabaseStore(r.RedisBase, BaseStore):
 
     def search(
         self,
+        cutoffs: Cutoffs,
         *,
-        now: datetime,
         user_ids: Sequence[str] | None = None,
         ip: str | None = None,
         state: str = "active",
@@ -181,7 +184,7 @@ class CachedDatabaseStore(r.RedisBase, BaseStore):
         limit: int = 100,
     ) -> tuple[int, list[SessionRecord]]:
         return self.db.search(
-            now=now, user_ids=user_ids, ip=ip, state=state, offset=offset, limit=limit
+            cutoffs, user_ids=user_ids, ip=ip, state=state, offset=offset, limit=limit
         )
 
     def count(self) -> int:
@@ -257,10 +260,15 @@ class CachedDatabaseStore(r.RedisBase, BaseStore):
                 transaction.on_commit(lambda: self._gone(ids), using=self.db.using)
         return removed
 
+    def count_expired(self, cutoffs: Cutoffs) -> int:
+        return self.db.count_expired(cutoffs)
+
     def purge_expired(
-        self, now: datetime, *, batch_size: int, dry_run: bool = False
+        self, cutoffs: Cutoffs, *, batch_size: int, dry_run: bool = False
     ) -> Iterator[list[SessionRecord]]:
-        for batch in self.db.purge_expired(now, batch_size=batch_size, dry_run=dry_run):
+        for batch in self.db.purge_expired(
+            cutoffs, batch_size=batch_size, dry_run=dry_run
+        ):
             if not dry_run:
                 self._gone([record.public_id for record in batch])
             yield batch

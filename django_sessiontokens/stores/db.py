@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connections, router, transaction
+from django.db.models import Q
 
 from django_sessiontokens.exceptions import CreateError, UpdateError
 from django_sessiontokens.models import Session
 from django_sessiontokens.stores.base import UPDATABLE, BaseStore, SessionRecord
+
+if TYPE_CHECKING:
+    from django_sessiontokens.core.policy import Cutoffs
 
 _COLUMNS = list(SessionRecord.__dataclass_fields__)
 _LIGHT = [name for name in _COLUMNS if name != "data"]
@@ -172,13 +175,14 @@ class DatabaseStore(BaseStore):
         return [_record(row) for row in rows]
 
     def purge_expired(
-        self, now: datetime, *, batch_size: int, dry_run: bool = False
+        self, cutoffs: Cutoffs, *, batch_size: int, dry_run: bool = False
     ) -> Iterator[list[SessionRecord]]:
         fields = ["public_id", "user_id", "expires_at"]
+        expired = _expired(cutoffs)
         if dry_run:
             last = None
             while True:
-                qs = self._manager().filter(expires_at__lte=now)
+                qs = self._manager().filter(expired)
                 if last is not None:
                     qs = qs.filter(public_id__gt=last)
                 rows = list(qs.order_by("public_id").values(*fields)[:batch_size])
@@ -190,22 +194,21 @@ class DatabaseStore(BaseStore):
             with transaction.atomic(using=self.using):
                 rows = list(
                     self._manager()
-                    .filter(expires_at__lte=now)
+                    .filter(expired)
                     .order_by()
                     .values(*fields)[:batch_size]
                 )
                 if not rows:
                     return
                 self._manager().filter(
-                    public_id__in=[row["public_id"] for row in rows],
-                    expires_at__lte=now,
+                    expired, public_id__in=[row["public_id"] for row in rows]
                 ).delete()
             yield [_partial(row) for row in rows]
 
     def search(
         self,
+        cutoffs: Cutoffs,
         *,
-        now: datetime,
         user_ids: Sequence[str] | None = None,
         ip: str | None = None,
         state: str = "active",
@@ -218,9 +221,9 @@ class DatabaseStore(BaseStore):
         if ip:
             qs = qs.filter(ip=ip)
         if state == "active":
-            qs = qs.filter(expires_at__gt=now)
+            qs = qs.exclude(_expired(cutoffs))
         elif state == "expired":
-            qs = qs.filter(expires_at__lte=now)
+            qs = qs.filter(_expired(cutoffs))
         total = qs.count()
         rows = qs.order_by("-last_activity", "public_id").values(*_LIGHT)
         return total, [_record(row) for row in rows[offset : offset + limit]]
@@ -234,23 +237,26 @@ class DatabaseStore(BaseStore):
         connection, _sql = self._sql(for_write=True)
         return 100_000 if connection.vendor == "sqlite" else 50_000
 
-    def purge_expired_quietly(self, now: datetime, *, batch_size: int) -> Iterator[int]:
-        """One DELETE per batch, by physical row id, nothing read back."""
-        connection, sql = self._sql(for_write=True)
-        statement = sql.purge
-        if statement is None:
-            yield from super().purge_expired_quietly(now, batch_size=batch_size)
-            return
-        cutoff = _field("expires_at").get_db_prep_value(now, connection)
+    def purge_expired_quietly(
+        self, cutoffs: Cutoffs, *, batch_size: int
+    ) -> Iterator[int]:
+        """One DELETE per batch, nothing read back. The condition is checked
+        again on the row being deleted, so a session touched meanwhile is
+        kept."""
+        connection, _sql = self._sql(for_write=True)
+        expired = _expired(cutoffs)
+        manager = self._manager()
         if connection.vendor == "sqlite":
             # Every batch revisits the same index pages: keep them in SQLite's
             # own cache (32 MiB for this connection) instead of re-reading.
             with connection.cursor() as cursor:
                 cursor.execute("PRAGMA cache_size = -32768")
         while True:
-            with transaction.atomic(using=connection.alias), connection.cursor() as c:
-                c.execute(statement, [cutoff, batch_size, cutoff])
-                removed = c.rowcount
+            batch = manager.filter(expired).order_by().values("pk")[:batch_size]
+            with transaction.atomic(using=connection.alias):
+                removed = int(
+                    manager.filter(expired, pk__in=batch)._raw_delete(connection.alias)
+                )
             if removed:
                 yield removed
             if removed < batch_size:
@@ -259,8 +265,8 @@ class DatabaseStore(BaseStore):
     def count(self) -> int:
         return int(self._manager().count())
 
-    def count_expired(self, now: datetime) -> int:
-        return int(self._manager().filter(expires_at__lte=now).count())
+    def count_expired(self, cutoffs: Cutoffs) -> int:
+        return int(self._manager().filter(_expired(cutoffs)).count())
 
     def create_many(self, records: Sequence[SessionRecord]) -> list[str]:
         ids = [record.public_id for record in records]
@@ -283,6 +289,23 @@ class DatabaseStore(BaseStore):
     def all(self) -> Iterator[SessionRecord]:
         for row in self._manager().values(*_COLUMNS).iterator():
             yield _record(row)
+
+
+def _expired(cutoffs: Cutoffs) -> Q:
+    """``Cutoffs`` as a query: each bound is a range on an indexed column."""
+    found = Q(expires_at__lte=cutoffs.now)
+    if cutoffs.idle is not None:
+        found |= Q(user__isnull=False, last_activity__lte=cutoffs.idle)
+    if cutoffs.absolute is not None:
+        found |= Q(user__isnull=False, authenticated_at__lte=cutoffs.absolute)
+        found |= Q(
+            user__isnull=False,
+            authenticated_at__isnull=True,
+            created_at__lte=cutoffs.absolute,
+        )
+    if cutoffs.anonymous is not None:
+        found |= Q(user__isnull=True, last_activity__lte=cutoffs.anonymous)
+    return found
 
 
 def _partial(row: dict[str, Any]) -> SessionRecord:

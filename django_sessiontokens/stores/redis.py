@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django_sessiontokens import tokens
+from django_sessiontokens.core import tokens
 from django_sessiontokens.exceptions import CreateError, UpdateError
 from django_sessiontokens.stores.base import UPDATABLE, BaseStore, SessionRecord
 from django_sessiontokens.stores.redis_base import (
@@ -42,6 +42,9 @@ from django_sessiontokens.stores.redis_base import (
     ttl_ms,
     unpack,
 )
+
+if TYPE_CHECKING:
+    from django_sessiontokens.core.policy import Cutoffs
 
 # Lua ---------------------------------------------------------------------
 # A session key is P:{T}:s:<pid>; its user's index is P:{T}:u:<uid>.
@@ -259,8 +262,8 @@ class RedisStore(RedisBase, BaseStore):
 
     def search(
         self,
+        cutoffs: Cutoffs,
         *,
-        now: datetime,
         user_ids: Sequence[str] | None = None,
         ip: str | None = None,
         state: str = "active",
@@ -276,7 +279,7 @@ class RedisStore(RedisBase, BaseStore):
             for rec in found
             if rec.user_id is not None
             and (not ip or rec.ip == ip)
-            and (state == "all" or (state == "active") == (rec.expires_at > now))
+            and (state == "all" or (state == "active") != cutoffs.expired(rec))
         ]
         matches.sort(key=lambda rec: rec.public_id)
         matches.sort(key=lambda rec: rec.last_activity, reverse=True)
@@ -459,11 +462,11 @@ class RedisStore(RedisBase, BaseStore):
         return 1000
 
     def purge_expired(
-        self, now: datetime, *, batch_size: int, dry_run: bool = False
+        self, cutoffs: Cutoffs, *, batch_size: int, dry_run: bool = False
     ) -> Iterator[list[SessionRecord]]:
         """Walk the expiry set up to ``now``, one batch at a time: one script
         per batch on a single Redis, a read and a script per tag on Cluster."""
-        bound = micros(now)
+        bound = micros(cutoffs.now)
         with self.guard():
             client = self.client()
             if dry_run:
@@ -476,8 +479,10 @@ class RedisStore(RedisBase, BaseStore):
                     if removed:
                         yield removed
 
-    def purge_expired_quietly(self, now: datetime, *, batch_size: int) -> Iterator[int]:
-        bound = micros(now)
+    def purge_expired_quietly(
+        self, cutoffs: Cutoffs, *, batch_size: int
+    ) -> Iterator[int]:
+        bound = micros(cutoffs.now)
         with self.guard():
             client = self.client()
             if is_cluster(client):

@@ -6,8 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from django_sessiontokens import devices
-from django_sessiontokens.services import SessionInfo
+from django_sessiontokens import devices, services
 from django_sessiontokens.views import SessionRow
 
 
@@ -16,10 +15,11 @@ def home(request: HttpRequest) -> HttpResponse:
     signed_in = request.user.is_authenticated  # loads the session
     record = getattr(request.session, "record", None)
     if signed_in and record is not None:
+        now = timezone.now()
         row = SessionRow(
-            info=SessionInfo.from_record(record),
+            info=services.info(record, now),
             current=True,
             device=devices.describe(record.user_agent),
-            now=timezone.now(),
+            now=now,
         )
     return render(request, "demo/home.html", {"row": row})

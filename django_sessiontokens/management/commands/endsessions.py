@@ -9,7 +9,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from django_sessiontokens import services, tokens
+from django_sessiontokens import services
+from django_sessiontokens.core import tokens
 from django_sessiontokens.management.errors import storage_errors
 from django_sessiontokens.management.progress import Progress
 from django_sessiontokens.management.users import resolve_user

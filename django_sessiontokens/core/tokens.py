@@ -37,8 +37,8 @@ _TOKEN_RE = re.compile(
 _PUBLIC_ID_RE = re.compile(rf"\A[A-Za-z0-9_-]{{{PUBLIC_ID_LENGTH}}}\Z")
 # Keys of django.contrib.sessions: 32 characters of [a-z0-9].
 _LEGACY_RE = re.compile(r"\A[a-z0-9]{32}\Z")
-_TAG_SALT = "django_sessiontokens.tokens.routing_tag"
-_LEGACY_SALT = "django_sessiontokens.tokens.legacy"
+_TAG_SALT = "django_sessiontokens.core.tokens.routing_tag"
+_LEGACY_SALT = "django_sessiontokens.core.tokens.legacy"
 
 
 def _b64(data: bytes) -> str:

@@ -1,0 +1,52 @@
+"""Which store serves which ``SESSION_ENGINE``: one instance per store class,
+made on first use. Engines and services ask here, so ``services`` never
+imports an engine and no store module imports another layer."""
+
+from __future__ import annotations
+
+import threading
+from importlib import import_module
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from django_sessiontokens.stores.base import BaseStore
+
+#: ``SESSION_ENGINE`` module -> dotted path of its store class.
+ENGINES = {
+    "django_sessiontokens.backends.db": "django_sessiontokens.stores.db.DatabaseStore",
+    "django_sessiontokens.backends.redis": "django_sessiontokens.stores.redis.RedisStore",
+    "django_sessiontokens.backends.cached_db": (
+        "django_sessiontokens.stores.cached_db.CachedDatabaseStore"
+    ),
+}
+DEFAULT_ENGINE = "django_sessiontokens.backends.db"
+
+_stores: dict[str, BaseStore] = {}
+_lock = threading.Lock()
+
+
+def store_for(engine: str) -> BaseStore:
+    """The store of one of our engines (by its module path)."""
+    found = _stores.get(engine)
+    if found is None:
+        with _lock:
+            found = _stores.get(engine)
+            if found is None:
+                found = _stores[engine] = import_string(ENGINES[engine])()
+    return found
+
+
+def get_store() -> BaseStore:
+    """The store of the configured ``SESSION_ENGINE``: ours by path, a
+    project's engine through its ``SessionStore.get_store``, the database
+    store for any other engine."""
+    engine = settings.SESSION_ENGINE
+    if engine in ENGINES:
+        return store_for(engine)
+    session_store = getattr(import_module(engine), "SessionStore", None)
+    get = getattr(session_store, "get_store", None)
+    if get is None:
+        return store_for(DEFAULT_ENGINE)
+    store: BaseStore = get()
+    return store
