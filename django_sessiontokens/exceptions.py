@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 from django.contrib.sessions.backends.base import CreateError, UpdateError
-from django.core.exceptions import SuspiciousOperation
 
-__all__ = [
-    "CreateError",
-    "InvalidSessionToken",
-    "SessionLimitReached",
-    "SessionTokenReuse",
-    "StoreUnavailable",
-    "UpdateError",
-]
+__all__ = ["CreateError", "StaleCopy", "StoreUnavailable", "UpdateError"]
 
 
-class InvalidSessionToken(SuspiciousOperation):
-    """A cookie that names a session but does not carry its secret."""
-
-
-class SessionTokenReuse(SuspiciousOperation):
-    """A rotated-away token presented after its grace window (likely theft)."""
+class StaleCopy(UpdateError):
+    """A write computed from a cached copy older than the database's state
+    (cached_db engine): refused, so no acknowledged write is lost."""
 
 
 class StoreUnavailable(Exception):
@@ -30,7 +19,3 @@ class StoreUnavailable(Exception):
         super().__init__(message)
         self.alias = alias
         self.address = address
-
-
-class SessionLimitReached(Exception):
-    """Login refused: the user already has the maximum number of sessions."""

@@ -44,6 +44,11 @@ class BaseStore(abc.ABC):
         """The record, or ``None`` (also for a moving tombstone). Exactly one
         storage round trip."""
 
+    def peek(self, public_id: str) -> SessionRecord | None:
+        """``get``, but a moving tombstone is returned too (so that ending
+        a session by a token that is being rotated away still ends it)."""
+        raise NotImplementedError
+
     @abc.abstractmethod
     def create(self, record: SessionRecord) -> None:
         """Insert; ``CreateError`` if the public id exists."""

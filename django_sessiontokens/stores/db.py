@@ -6,11 +6,12 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 
-from django_sessiontokens.exceptions import CreateError, UpdateError
+from django_sessiontokens.exceptions import CreateError, StaleCopy, UpdateError
 from django_sessiontokens.models import Session
 from django_sessiontokens.stores.base import UPDATABLE, BaseStore, SessionRecord
+from django_sessiontokens.types import MOVING
 
 if TYPE_CHECKING:
     from django_sessiontokens.core.policy import Cutoffs
@@ -73,16 +74,28 @@ class _Statements:
         return values
 
     def update(
-        self, changes: dict[str, Any], public_id: str, connection: Any
+        self,
+        changes: dict[str, Any],
+        public_id: str,
+        connection: Any,
+        unless_newer_than: tuple[int, Any] | None = None,
     ) -> tuple[str, list[Any]]:
         assignments, params = [], []
-        for name, value in changes.items():
+        for name, value in {**changes, "written_at": _now()}.items():
             field = _field(name)
             assignments.append(f"{self._quote(field.column)} = %s")
             params.append(field.get_db_prep_save(value, connection=connection))
+        version = self._quote(_field("version").column)
+        assignments.append(f"{version} = {version} + 1")
         sets = ", ".join(assignments)
         statement = f"UPDATE {self._table} SET {sets} WHERE {self._key} = %s"  # noqa: S608
-        return statement, [*params, public_id]
+        params.append(public_id)
+        if unless_newer_than is not None:
+            written = self._quote(_field("written_at").column)
+            statement += f" AND ({version} = %s OR {written} > %s)"
+            seen, read_at = unless_newer_than
+            params += [seen, _field("written_at").get_db_prep_save(read_at, connection)]
+        return statement, params
 
 
 _STATEMENTS: dict[str, _Statements] = {}
@@ -114,6 +127,10 @@ class DatabaseStore(BaseStore):
         return connection, statements
 
     def get(self, public_id: str) -> SessionRecord | None:
+        record = self.peek(public_id)
+        return None if record is None or record.moving else record
+
+    def peek(self, public_id: str) -> SessionRecord | None:
         # The read hot path: SQL prepared once per database, Django's own
         # converters applied; no queryset is compiled per request.
         connection, sql = self._sql()
@@ -125,24 +142,42 @@ class DatabaseStore(BaseStore):
         return _record(sql.convert(row, connection))
 
     def create(self, record: SessionRecord) -> None:
-        values = {name: getattr(record, name) for name in _COLUMNS}
+        values = _values(record)
+        record.version = values["version"]
         try:
             with transaction.atomic(using=self.using):
                 self._manager().create(**values)
         except IntegrityError as exc:
             raise CreateError from exc
 
-    def update(self, public_id: str, changes: dict[str, Any]) -> None:
+    def update(
+        self,
+        public_id: str,
+        changes: dict[str, Any],
+        *,
+        unless_newer_than: tuple[int, Any] | None = None,
+    ) -> None:
+        """``unless_newer_than=(version, read_at)``: apply only if the row
+        still has that version or was written after ``read_at`` (a write
+        racing this one, not one the caller's copy missed); else
+        ``StaleCopy``."""
         unknown = set(changes) - UPDATABLE
         if unknown:
             raise ValueError(f"cannot update {sorted(unknown)}")
         connection, sql = self._sql(for_write=True)
-        statement, params = sql.update(changes, public_id, connection)
+        statement, params = sql.update(
+            changes, public_id, connection, unless_newer_than
+        )
         with connection.cursor() as cursor:
             cursor.execute(statement, params)
             updated = cursor.rowcount
         if not updated:
+            if unless_newer_than is not None and self._exists(public_id):
+                raise StaleCopy
             raise UpdateError
+
+    def _exists(self, public_id: str) -> bool:
+        return bool(self._manager().filter(public_id=public_id).exists())
 
     def rotate(
         self, public_id: str, expected_hash: str, changes: dict[str, Any]
@@ -150,9 +185,33 @@ class DatabaseStore(BaseStore):
         updated = (
             self._manager()
             .filter(public_id=public_id, secret_hash=expected_hash)
-            .update(**changes)
+            .update(**changes, **_write_stamp())
         )
         return bool(updated)
+
+    def mark_moving(self, public_id: str, expected_hash: str) -> bool:
+        updated = (
+            self._manager()
+            .filter(public_id=public_id, secret_hash=expected_hash)
+            .exclude(secret_hash__startswith=MOVING)
+            .update(secret_hash=MOVING + expected_hash, **_write_stamp())
+        )
+        return bool(updated)
+
+    def replace(self, old_public_id: str, record: SessionRecord) -> bool:
+        values = _values(record)
+        try:
+            with transaction.atomic(using=self.using):
+                removed, _ = (
+                    self._manager().filter(public_id=old_public_id).delete()
+                )
+                if not removed:
+                    return False
+                self._manager().create(**values)
+        except IntegrityError as exc:
+            raise CreateError from exc
+        record.version = values["version"]
+        return True
 
     def delete(self, public_ids: Sequence[str]) -> list[SessionRecord]:
         if not public_ids:
@@ -278,10 +337,7 @@ class DatabaseStore(BaseStore):
             )
             fresh = [record for record in records if record.public_id not in taken]
             self._manager().bulk_create(
-                [
-                    Session(**{name: getattr(record, name) for name in _COLUMNS})
-                    for record in fresh
-                ],
+                [Session(**_values(record)) for record in fresh],
                 ignore_conflicts=True,
             )
         return [record.public_id for record in fresh]
@@ -289,6 +345,25 @@ class DatabaseStore(BaseStore):
     def all(self) -> Iterator[SessionRecord]:
         for row in self._manager().values(*_COLUMNS).iterator():
             yield _record(row)
+
+
+def _now() -> Any:
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+def _write_stamp() -> dict[str, Any]:
+    """What every write changes besides its own fields."""
+    return {"version": F("version") + 1, "written_at": _now()}
+
+
+def _values(record: SessionRecord) -> dict[str, Any]:
+    """Column values to insert ``record`` with (a first version)."""
+    values = {name: getattr(record, name) for name in _COLUMNS}
+    values["version"] = 1
+    values["written_at"] = _now()
+    return values
 
 
 def _expired(cutoffs: Cutoffs) -> Q:

@@ -55,6 +55,7 @@ STORED = (
     "retired_hashes",
     "rotated_at",
     "sealed_secret",
+    "version",
 )
 #: A field's position, as Lua counts (from 1).
 POSITION = {name: str(n) for n, name in enumerate(STORED, start=1)}
@@ -137,6 +138,7 @@ def _record(fields: str, data: str) -> SessionRecord:
         retired_hashes,
         rotated_at,
         sealed_secret,
+        version,
     ) = fields.split(SEP)
     epoch = _EPOCH if settings.USE_TZ else _NAIVE_EPOCH
     created = epoch + timedelta(0, 0, int(created_at))
@@ -161,6 +163,7 @@ def _record(fields: str, data: str) -> SessionRecord:
         retired_hashes=retired_hashes,
         rotated_at=moment(rotated_at),
         sealed_secret=sealed_secret,
+        version=int(version or 0),
     )
 
 
