@@ -18,11 +18,12 @@ from django.template.loader import render_to_string
 from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import http_date
 
-from django_sessiontokens import client, guessing
+from django_sessiontokens import client
 from django_sessiontokens.backends.base import TokenSessionStore
 from django_sessiontokens.conf import conf
 from django_sessiontokens.exceptions import StoreUnavailable, UpdateError
-from django_sessiontokens.services import Reason
+from django_sessiontokens.services import guessing
+from django_sessiontokens.types import Reason, RequestContext
 
 logger = logging.getLogger("django_sessiontokens")
 
@@ -42,11 +43,13 @@ class SessionTokenMiddleware(SessionMiddleware):
             return None
         if value and session.session_key is None:
             session.rejected = "malformed"
-        session.request = request
         address = client.client_ip(request)
-        session.client_address = address
-        session.client_ip = client.recorded_ip(address)
-        session.client_user_agent = client.recorded_user_agent(request)
+        session.context = RequestContext(
+            request=request,
+            address=address,
+            ip=client.recorded_ip(address),
+            user_agent=client.recorded_user_agent(request),
+        )
         current_session.set(session)
         if value and guessing.is_blocked(address):
             return guessing.too_many_requests()
@@ -63,7 +66,7 @@ class SessionTokenMiddleware(SessionMiddleware):
         if unavailable is not None:
             return self._unavailable(request, unavailable, response)
         if session.rejected in guessing.COUNTED:
-            guessing.note_invalid(session.client_address, request)
+            guessing.note_invalid(session.context.address, request)
         cookie_name = settings.SESSION_COOKIE_NAME
         accessed, modified, empty = (
             session.accessed,
@@ -74,7 +77,7 @@ class SessionTokenMiddleware(SessionMiddleware):
             self._delete_cookie(response)
             if (
                 conf.CLEAR_SITE_DATA_ON_LOGOUT
-                and session.end_reason == Reason.LOGOUT.value
+                and session.context.end_reason == Reason.LOGOUT.value
             ):
                 # Only on sign-out: an expired or refused cookie must not wipe
                 # the site's other cookies.

@@ -10,7 +10,7 @@ from django.db.models.signals import post_save, pre_delete
 
 from django_sessiontokens import services
 from django_sessiontokens.backends.base import TokenSessionStore
-from django_sessiontokens.services import Actor, Reason
+from django_sessiontokens.types import Actor, Reason
 
 
 def _session(request: Any) -> TokenSessionStore | None:
@@ -29,9 +29,10 @@ def on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
     """Django's ``logout`` flushes the session right after this signal."""
     session = _session(request)
     if session is not None:
-        session.end_reason = Reason.LOGOUT.value
-        session.end_actor = Actor.USER.value
-        session.ended_by = user if getattr(user, "is_authenticated", False) else None
+        ctx = session.context
+        ctx.end_reason = Reason.LOGOUT.value
+        ctx.end_actor = Actor.USER.value
+        ctx.ended_by = user if getattr(user, "is_authenticated", False) else None
 
 
 def _current_session_of(user: Any) -> TokenSessionStore | None:

@@ -8,7 +8,8 @@ from django.db import DatabaseError
 from django.test import Client
 from django.utils import timezone
 
-from django_sessiontokens import audit, services
+from django_sessiontokens import services
+from django_sessiontokens.services import audit
 from django_sessiontokens.models import SessionEvent
 from tests.factories import UserFactory
 

@@ -189,7 +189,7 @@ def test_binding_rotation_during_a_lost_rotation_race(
     cookie = client.cookies["sessionid"].value
     time_machine.move_to(timedelta(minutes=11))
     first, second = engine.SessionStore(cookie), engine.SessionStore(cookie)
-    first.client_ip, second.client_ip = CAFE, HOME
+    first.context.ip, second.context.ip = CAFE, HOME
     assert first.get("_auth_user_id") == second.get("_auth_user_id") == str(user.pk)
     assert first.touch() is True  # rotates and records CAFE
     assert store.get(cookie[:24]).ip == CAFE

@@ -9,7 +9,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from django_sessiontokens import guessing, signals
+from django_sessiontokens import signals
+from django_sessiontokens.services import guessing
 from tests.conftest import capture_signal
 
 pytestmark = pytest.mark.django_db

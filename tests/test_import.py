@@ -12,7 +12,8 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from django_sessiontokens import importer, signals
+from django_sessiontokens import signals
+from django_sessiontokens.services import importer
 from django_sessiontokens.core import tokens
 from tests.conftest import capture_signal
 

@@ -5,8 +5,8 @@ reached, reads and writes go to the database alone."""
 from __future__ import annotations
 
 from django_sessiontokens.backends.base import TokenSessionStore
-from django_sessiontokens.stores.base import BaseStore
 from django_sessiontokens.stores import registry
+from django_sessiontokens.stores.base import BaseStore
 
 
 class SessionStore(TokenSessionStore):

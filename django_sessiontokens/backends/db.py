@@ -4,8 +4,8 @@ database (SQLite, PostgreSQL, ...)."""
 from __future__ import annotations
 
 from django_sessiontokens.backends.base import TokenSessionStore
-from django_sessiontokens.stores.base import BaseStore
 from django_sessiontokens.stores import registry
+from django_sessiontokens.stores.base import BaseStore
 
 
 class SessionStore(TokenSessionStore):

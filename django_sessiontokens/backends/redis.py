@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from django_sessiontokens.backends.base import TokenSessionStore
-from django_sessiontokens.stores.base import BaseStore
 from django_sessiontokens.exceptions import StoreUnavailable
 from django_sessiontokens.stores import registry
+from django_sessiontokens.stores.base import BaseStore
 
 
 class SessionStore(TokenSessionStore):

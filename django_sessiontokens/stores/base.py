@@ -20,12 +20,12 @@ import abc
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from django_sessiontokens.types import UPDATABLE, SessionRecord
+from django_sessiontokens.types import MOVING, UPDATABLE, SessionRecord
 
 if TYPE_CHECKING:
     from django_sessiontokens.core.policy import Cutoffs
 
-__all__ = ["UPDATABLE", "BaseStore", "SessionRecord", "SEARCH_COUNT_LIMIT"]
+__all__ = ["SEARCH_COUNT_LIMIT", "UPDATABLE", "BaseStore", "SessionRecord"]
 
 #: ``search`` counts matches up to this many; a larger total is reported as
 #: ``SEARCH_COUNT_LIMIT + 1`` ("more than"), so a listing costs in proportion
@@ -46,17 +46,26 @@ class BaseStore(abc.ABC):
 
     def peek(self, public_id: str) -> SessionRecord | None:
         """``get``, but a moving tombstone is returned too (so that ending
-        a session by a token that is being rotated away still ends it)."""
-        raise NotImplementedError
+        a session by a token that is being rotated away still ends it).
+        Stores whose ``get`` filters tombstones override this."""
+        return self.get(public_id)
 
     @abc.abstractmethod
     def create(self, record: SessionRecord) -> None:
         """Insert; ``CreateError`` if the public id exists."""
 
     @abc.abstractmethod
-    def update(self, public_id: str, changes: dict[str, Any]) -> None:
+    def update(
+        self,
+        public_id: str,
+        changes: dict[str, Any],
+        *,
+        base: SessionRecord | None = None,
+    ) -> None:
         """Change ``UPDATABLE`` fields; ``UpdateError`` if the session is gone.
-        Never creates."""
+        Never creates. ``base`` is the record (as ``get`` returned it) the
+        changes were computed from: a store serving copies refuses a write
+        computed from a copy older than its source (``StaleCopy``)."""
 
     @abc.abstractmethod
     def rotate(
@@ -69,8 +78,11 @@ class BaseStore(abc.ABC):
     def mark_moving(self, public_id: str, expected_hash: str) -> bool:
         """Turn the live record into a moving tombstone (``secret_hash``
         becomes ``MOVING + secret_hash``) if its secret hash is still
-        ``expected_hash``. ``False`` when it is gone or changed meanwhile."""
-        raise NotImplementedError
+        ``expected_hash``. ``False`` when it is gone or changed meanwhile.
+        This default is the compare-and-set of ``rotate``."""
+        if expected_hash.startswith(MOVING):
+            return False
+        return self.rotate(public_id, expected_hash, {"secret_hash": MOVING + expected_hash})
 
     def replace(self, old_public_id: str, record: SessionRecord) -> bool:
         """Remove ``old_public_id`` (a tombstone left by ``mark_moving``) and

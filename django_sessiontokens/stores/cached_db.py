@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 
-from django_sessiontokens.core import tokens
 from django_sessiontokens.conf import conf
+from django_sessiontokens.core import tokens
 from django_sessiontokens.exceptions import StoreUnavailable
 from django_sessiontokens.stores import redis_base as r
 from django_sessiontokens.stores.base import BaseStore, SessionRecord
@@ -228,7 +228,13 @@ class CachedDatabaseStore(r.RedisBase, BaseStore):
             self._remember([public_id], "nocache")
             self._warn(exc)
 
-    def update(self, public_id: str, changes: dict[str, Any]) -> None:
+    def update(
+        self,
+        public_id: str,
+        changes: dict[str, Any],
+        *,
+        base: SessionRecord | None = None,
+    ) -> None:
         self.db.update(public_id, changes)
         self._refresh(public_id, changes)
 

@@ -155,6 +155,7 @@ class DatabaseStore(BaseStore):
         public_id: str,
         changes: dict[str, Any],
         *,
+        base: SessionRecord | None = None,
         unless_newer_than: tuple[int, Any] | None = None,
     ) -> None:
         """``unless_newer_than=(version, read_at)``: apply only if the row

@@ -21,7 +21,6 @@ them, on Cluster one pipelined command follows; neither is the authority.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django_sessiontokens.core import tokens
@@ -388,7 +387,13 @@ class RedisStore(RedisBase, BaseStore):
         if len(pipe):
             pipe.execute()
 
-    def update(self, public_id: str, changes: dict[str, Any]) -> None:
+    def update(
+        self,
+        public_id: str,
+        changes: dict[str, Any],
+        *,
+        base: SessionRecord | None = None,
+    ) -> None:
         unknown = set(changes) - UPDATABLE
         if unknown:
             raise ValueError(f"cannot update {sorted(unknown)}")

@@ -11,10 +11,10 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from django_sessiontokens import importer
 from django_sessiontokens.management.commands.purgesessions import positive_int
 from django_sessiontokens.management.errors import storage_errors
 from django_sessiontokens.management.progress import Progress
+from django_sessiontokens.services import importer
 from django_sessiontokens.stores.base import BaseStore
 
 ENGINES = ("db", "redis", "cached_db")

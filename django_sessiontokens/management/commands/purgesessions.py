@@ -92,7 +92,7 @@ def prune_audit_events(now: datetime) -> int | None:
     """Audit events past ``SESSIONTOKENS_AUDIT_RETENTION`` (when the audit
     trail is part of this installation)."""
     try:
-        from django_sessiontokens.audit import prune_events
+        from django_sessiontokens.services.audit import prune_events
     except ImportError:
         return None
     return prune_events(now)

@@ -1,4 +1,4 @@
-"""The only place that ends sessions.
+"""Ending, listing and purging sessions: the only code that ends them.
 
 Admin, views, API, commands, receivers and the session engines all call these
 functions; each ends sessions in storage first, then records and announces it
@@ -7,29 +7,20 @@ functions; each ends sessions in storage first, then records and announces it
 
 from __future__ import annotations
 
-import enum
-import logging
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import transaction
-from django.dispatch import Signal
 from django.utils import timezone
 
-from django_sessiontokens import audit, signals
 from django_sessiontokens.core import policy
-from django_sessiontokens.models import Session
+from django_sessiontokens.services import events
 from django_sessiontokens.stores import registry
 from django_sessiontokens.stores.base import BaseStore
 from django_sessiontokens.types import Actor, Reason, SessionInfo, SessionRecord
 
-__all__ = ["Actor", "Reason", "SessionInfo"]  # and the functions below
-
 if TYPE_CHECKING:
     from django.http import HttpRequest
-
-logger = logging.getLogger("django_sessiontokens")
 
 
 def get_store() -> BaseStore:
@@ -52,52 +43,6 @@ def info(record: SessionRecord, now: datetime) -> SessionInfo:
     )
 
 
-def send_after_commit(signal: Signal, **kwargs: Any) -> None:
-    """Send one of ``signals`` with ``sender=Session`` once the surrounding
-    transaction commits (at once outside one), so a rollback sends nothing."""
-    transaction.on_commit(lambda: signal.send(sender=Session, **kwargs))
-
-
-def _value(item: Any) -> str:
-    return str(item.value if isinstance(item, enum.Enum) else item)
-
-
-def _announce_ended(
-    records: Iterable[SessionRecord],
-    *,
-    reason: Reason | str,
-    actor: Actor | str,
-    ended_by: Any = None,
-    request: HttpRequest | None = None,
-) -> None:
-    records = list(records)
-    if not records:
-        return
-    reason_value, actor_value = _value(reason), _value(actor)
-    audit.record_ended(
-        records, reason=reason_value, actor=actor_value, ended_by=ended_by
-    )
-    for record in records:
-        logger.info(
-            "session ended",
-            extra={
-                "public_id": record.public_id,
-                "user_id": record.user_id,
-                "reason": reason_value,
-                "actor": actor_value,
-            },
-        )
-        send_after_commit(
-            signals.session_ended,
-            public_id=record.public_id,
-            user_id=record.user_id,
-            reason=reason_value,
-            actor=actor_value,
-            ended_by=ended_by,
-            request=request,
-        )
-
-
 def end_sessions(
     public_ids: Iterable[str],
     *,
@@ -110,7 +55,7 @@ def end_sessions(
     """End these sessions; returns what was ended (unknown ids are skipped)."""
     store = store or get_store()
     ended = store.delete(list(dict.fromkeys(public_ids)))
-    _announce_ended(
+    events.announce_ended(
         ended, reason=reason, actor=actor, ended_by=ended_by, request=request
     )
     now = timezone.now()
@@ -220,7 +165,7 @@ def purge_expired(
         return
     for batch in store.purge_expired(cutoffs, batch_size=batch_size, dry_run=dry_run):
         if send_signals and not dry_run:
-            _announce_ended(batch, reason=Reason.EXPIRED, actor=Actor.SYSTEM)
+            events.announce_ended(batch, reason=Reason.EXPIRED, actor=Actor.SYSTEM)
         yield len(batch)
 
 
@@ -260,41 +205,6 @@ def search_sessions(
     return total, [info(record, now) for record in records]
 
 
-def announce_created(record: SessionRecord, request: HttpRequest | None) -> None:
-    audit.record_created(record, request)
-    send_after_commit(
-        signals.session_created,
-        public_id=record.public_id,
-        user_id=record.user_id,
-        request=request,
-    )
-
-
-def retire_session(record: SessionRecord, *, store: BaseStore) -> None:
-    """Rotation to a new public id: the old record goes at once (no grace:
-    this is the fixation defence). ``session_rotated`` follows when the new
-    record is stored, so no "ended" is announced."""
-    store.delete([record.public_id])
-
-
-def announce_rotated_to(
-    previous_public_id: str | None,
-    record: SessionRecord,
-    *,
-    reason: str,
-    request: HttpRequest | None = None,
-) -> None:
-    audit.record_rotated(previous_public_id, record, reason=reason, request=request)
-    send_after_commit(
-        signals.session_rotated,
-        public_id=record.public_id,
-        previous_public_id=previous_public_id,
-        user_id=record.user_id,
-        reason=reason,
-        request=request,
-    )
-
-
 def report_reuse(
     record: SessionRecord,
     *,
@@ -309,10 +219,4 @@ def report_reuse(
         request=request,
         store=store,
     )
-    audit.record_reuse(record)
-    send_after_commit(
-        signals.session_reuse_detected,
-        public_id=record.public_id,
-        user_id=record.user_id,
-        request=request,
-    )
+    events.announce_reuse(record, request)

@@ -28,8 +28,8 @@ from django.db import connections, models, router, transaction
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from django_sessiontokens.core import policy, tokens
 from django_sessiontokens.conf import conf
+from django_sessiontokens.core import policy, tokens
 from django_sessiontokens.stores.base import BaseStore, SessionRecord
 
 #: ``SessionBase.key_salt`` of every engine of django.contrib.sessions (their

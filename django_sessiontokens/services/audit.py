@@ -1,0 +1,162 @@
+"""The audit trail: one ``SessionEvent`` row per lifecycle event of a
+signed-in session.
+
+``services`` calls the recorders below; each writes after the surrounding
+transaction commits (like the signals), with one INSERT per event or one bulk
+INSERT per batch. A database error while writing is logged, never raised:
+the session operation (on Redis, say) has already happened and stands.
+``SESSIONTOKENS_AUDIT = False`` turns all of it off, without a query.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from django.db import DatabaseError, transaction
+from django.utils import timezone
+
+from django_sessiontokens.conf import conf
+from django_sessiontokens.models import SessionEvent
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from django_sessiontokens.stores.base import SessionRecord
+
+logger = logging.getLogger("django_sessiontokens")
+
+
+#: ``SessionEvent.kind`` values.
+CREATED, ROTATED, ENDED, REUSE_DETECTED = (
+    "created",
+    "rotated",
+    "ended",
+    "reuse_detected",
+)
+
+#: Reasons after which the user row no longer exists when the event is written.
+_USER_GONE = frozenset({"user_deleted"})
+
+
+def _event(
+    kind: str,
+    record: SessionRecord,
+    *,
+    reason: str = "",
+    actor: str = "",
+    ended_by: Any = None,
+    previous_public_id: str | None = None,
+) -> SessionEvent:
+    user_id = None if reason in _USER_GONE else record.user_id
+    ended_by_id = getattr(ended_by, "pk", None)
+    return SessionEvent(
+        time=timezone.now(),
+        kind=kind,
+        public_id=record.public_id,
+        previous_public_id=previous_public_id or "",
+        user_id=user_id,
+        reason=reason,
+        actor=actor,
+        ended_by_id=ended_by_id,
+        ip=record.ip or None,
+    )
+
+
+def _write(events: list[SessionEvent]) -> None:
+    def save() -> None:
+        try:
+            if len(events) == 1:
+                events[0].save(force_insert=True)
+            else:
+                SessionEvent.objects.bulk_create(events)
+        except DatabaseError:
+            logger.exception("Could not write %d session event(s)", len(events))
+
+    transaction.on_commit(save)
+
+
+def _signed_in(records: Iterable[SessionRecord]) -> list[SessionRecord]:
+    return [record for record in records if record.user_id is not None]
+
+
+def _request_actor(request: HttpRequest | None) -> str:
+    return "user" if request is not None else "system"
+
+
+def record_created(record: SessionRecord, request: HttpRequest | None) -> None:
+    if conf.AUDIT and record.user_id is not None:
+        _write([_event(CREATED, record, actor=_request_actor(request))])
+
+
+def record_rotated(
+    previous_public_id: str | None,
+    record: SessionRecord,
+    *,
+    reason: str,
+    request: HttpRequest | None,
+) -> None:
+    """A sign-in (reason ``"login"``) starts a signed-in session: that is
+    recorded as ``created``, naming the session it replaced; any other new
+    token is ``rotated``."""
+    if not conf.AUDIT or record.user_id is None:
+        return
+    kind = CREATED if reason == "login" else ROTATED
+    actor = "system" if reason == "periodic" else _request_actor(request)
+    _write(
+        [
+            _event(
+                kind,
+                record,
+                reason=reason,
+                actor=actor,
+                previous_public_id=previous_public_id,
+            )
+        ]
+    )
+
+
+def record_ended(
+    records: Iterable[SessionRecord], *, reason: str, actor: str, ended_by: Any
+) -> None:
+    if not conf.AUDIT:
+        return
+    events = [
+        _event(
+            ENDED,
+            record,
+            reason=reason,
+            actor=actor,
+            ended_by=ended_by,
+        )
+        for record in _signed_in(records)
+    ]
+    if events:
+        _write(events)
+
+
+def record_reuse(record: SessionRecord) -> None:
+    if conf.AUDIT and record.user_id is not None:
+        _write([_event(REUSE_DETECTED, record, actor="system")])
+
+
+def prune_events(now: datetime | None = None) -> int:
+    """Delete events older than ``SESSIONTOKENS_AUDIT_RETENTION``, batch by
+    batch; returns how many. ``None`` retention keeps everything."""
+    retention = conf.AUDIT_RETENTION
+    if retention is None:
+        return 0
+    cutoff = (now or timezone.now()) - timedelta(seconds=retention)
+    batch_size = max(conf.PURGE_BATCH_SIZE or 5000, 1)
+    removed = 0
+    while True:
+        ids = list(
+            SessionEvent.objects.filter(time__lt=cutoff)
+            .order_by()
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            return removed
+        removed += SessionEvent.objects.filter(pk__in=ids).delete()[0]

@@ -1,0 +1,125 @@
+"""Announcing lifecycle events: the audit trail, the log and the signals
+(sent after commit, so a rolled-back change announces nothing)."""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from django.db import transaction
+from django.dispatch import Signal
+
+from django_sessiontokens import signals
+from django_sessiontokens.models import Session
+from django_sessiontokens.services import audit
+
+if TYPE_CHECKING:
+    from django.http import HttpRequest
+
+    from django_sessiontokens.core.binding import Anomaly
+    from django_sessiontokens.types import Actor, Reason, SessionRecord
+
+logger = logging.getLogger("django_sessiontokens")
+
+
+def send_after_commit(signal: Signal, **kwargs: Any) -> None:
+    """Send one of ``signals`` with ``sender=Session`` once the surrounding
+    transaction commits (at once outside one), so a rollback sends nothing."""
+    transaction.on_commit(lambda: signal.send(sender=Session, **kwargs))
+
+
+def _value(item: Any) -> str:
+    return str(item.value if isinstance(item, enum.Enum) else item)
+
+
+def announce_ended(
+    records: Iterable[SessionRecord],
+    *,
+    reason: Reason | str,
+    actor: Actor | str,
+    ended_by: Any = None,
+    request: HttpRequest | None = None,
+) -> None:
+    records = list(records)
+    if not records:
+        return
+    reason_value, actor_value = _value(reason), _value(actor)
+    audit.record_ended(
+        records, reason=reason_value, actor=actor_value, ended_by=ended_by
+    )
+    for record in records:
+        logger.info(
+            "session ended",
+            extra={
+                "public_id": record.public_id,
+                "user_id": record.user_id,
+                "reason": reason_value,
+                "actor": actor_value,
+            },
+        )
+        send_after_commit(
+            signals.session_ended,
+            public_id=record.public_id,
+            user_id=record.user_id,
+            reason=reason_value,
+            actor=actor_value,
+            ended_by=ended_by,
+            request=request,
+        )
+
+
+def announce_created(record: SessionRecord, request: HttpRequest | None) -> None:
+    audit.record_created(record, request)
+    send_after_commit(
+        signals.session_created,
+        public_id=record.public_id,
+        user_id=record.user_id,
+        request=request,
+    )
+
+
+def announce_rotated_to(
+    previous_public_id: str | None,
+    record: SessionRecord,
+    *,
+    reason: str,
+    request: HttpRequest | None = None,
+) -> None:
+    audit.record_rotated(previous_public_id, record, reason=reason, request=request)
+    send_after_commit(
+        signals.session_rotated,
+        public_id=record.public_id,
+        previous_public_id=previous_public_id,
+        user_id=record.user_id,
+        reason=reason,
+        request=request,
+    )
+
+
+def announce_reuse(record: SessionRecord, request: HttpRequest | None) -> None:
+    audit.record_reuse(record)
+    send_after_commit(
+        signals.session_reuse_detected,
+        public_id=record.public_id,
+        user_id=record.user_id,
+        request=request,
+    )
+
+
+def announce_anomalies(
+    record: SessionRecord, anomalies: list[Anomaly], request: HttpRequest | None
+) -> None:
+    """``session_anomaly`` for each change the binding policy noticed."""
+    for anomaly in anomalies:
+        send_after_commit(
+            signals.session_anomaly,
+            public_id=record.public_id,
+            user_id=record.user_id,
+            kind=anomaly.kind,
+            old=anomaly.old,
+            new=anomaly.new,
+            action=anomaly.action,
+            request=request,
+        )
