@@ -24,4 +24,5 @@ urlpatterns = [
     path("sign-in/", views.sign_in, name="sign-in"),
     path("end-then-write/", views.end_then_write),
     path("end-then-read/", views.end_then_read),
+    path("in-flight/", views.in_flight),
 ]

@@ -1,8 +1,18 @@
+import threading
+
 from asgiref.sync import sync_to_async
-from django.contrib.auth import get_user, get_user_model, login
+from django.contrib.auth import (
+    BACKEND_SESSION_KEY,
+    HASH_SESSION_KEY,
+    SESSION_KEY,
+    get_user,
+    get_user_model,
+    login,
+)
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
+import django_sessiontokens
 from django_sessiontokens import services
 
 
@@ -71,3 +81,45 @@ def end_then_read(request):
     request.session.get("anything")
     services.end_session(request.session.public_id)
     return HttpResponse("read")
+
+
+class InFlight:
+    """A barrier inside a request, between its load and its save: the view
+    sets ``reached`` and waits for ``release`` (set by the test)."""
+
+    reached = threading.Event()
+    release = threading.Event()
+
+    @classmethod
+    def reset(cls):
+        cls.reached.clear()
+        cls.release.clear()
+
+    @classmethod
+    def pause(cls):
+        cls.reached.set()
+        if not cls.release.wait(10):
+            raise RuntimeError("the test never released the request")
+
+
+@csrf_exempt
+def in_flight(request):
+    """``kind``: ``rotate`` (a privilege change), ``binding`` (rotated at
+    load by ``SESSIONTOKENS_ON_IP_CHANGE = "rotate"``) or ``sign-in`` (a user
+    written into an anonymous session without ``cycle_key``); ``when``: the
+    barrier comes ``before`` or ``after`` the rotation step."""
+    kind, when = request.GET["kind"], request.GET.get("when", "after")
+    request.session.get("anything")  # loads (the binding rotation happens here)
+    if when == "before":
+        InFlight.pause()
+    if kind == "rotate":
+        django_sessiontokens.rotate(request)
+    elif kind == "sign-in":
+        user = get_user_model().objects.get(username=request.GET["username"])
+        request.session[SESSION_KEY] = str(user.pk)
+        request.session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        request.session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+    if when == "after":
+        InFlight.pause()
+    request.session["touched"] = True
+    return HttpResponse("done")

@@ -101,6 +101,9 @@ class TokenSessionStore(RotationMixin, AsyncSessionAPI, SessionBase):
         return None if value in (None, "") else str(value)
 
     def _forget(self, reason: str) -> dict[str, Any]:
+        # The presented token is kept for ``delete``: signing out with a token
+        # whose session is being rotated away still ends that session.
+        self._presented = self._token()
         self.rejected = reason
         self._record = None
         self._session_key = None
@@ -311,7 +314,7 @@ class TokenSessionStore(RotationMixin, AsyncSessionAPI, SessionBase):
         elif self._record is not None:
             public_id = self._record.public_id
         else:
-            record = self._owned(self._token())
+            record = self._owned(self._token() or self.__dict__.get("_presented"))
             public_id = record.public_id if record else None
         if public_id is None:
             return
