@@ -9,8 +9,8 @@ from django.test import Client
 from django.utils import timezone
 
 from django_sessiontokens import services
-from django_sessiontokens.services import audit
 from django_sessiontokens.models import SessionEvent
+from django_sessiontokens.services import audit
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -13,8 +13,8 @@ from django.test import Client
 from django.utils import timezone
 
 from django_sessiontokens import signals
-from django_sessiontokens.services import importer
 from django_sessiontokens.core import tokens
+from django_sessiontokens.services import importer
 from tests.conftest import capture_signal
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -12,7 +12,10 @@ from django.urls import path
 from django.utils import timezone
 
 from django_sessiontokens import signals
-from django_sessiontokens.services.limits import SessionLimitFormMixin, SessionLimitReached
+from django_sessiontokens.services.limits import (
+    SessionLimitFormMixin,
+    SessionLimitReached,
+)
 from tests.conftest import capture_signal
 from tests.factories import UserFactory
 from tests.urls import urlpatterns as base_urlpatterns

@@ -45,7 +45,12 @@ def lowered(request, engine, settings, clock):
     fresh = sign_in(alice, ip="203.0.113.2")
     viewer = sign_in(StaffFactory(is_superuser=True), ip="198.51.100.1")
     setattr(settings, name, after)
-    return {"stale": public_id(stale), "fresh": fresh, "viewer": viewer, "client": stale}
+    return {
+        "stale": public_id(stale),
+        "fresh": fresh,
+        "viewer": viewer,
+        "client": stale,
+    }
 
 
 def test_api_and_page_do_not_list_it(lowered):

@@ -117,7 +117,9 @@ def in_flight(request):
     elif kind == "sign-in":
         user = get_user_model().objects.get(username=request.GET["username"])
         request.session[SESSION_KEY] = str(user.pk)
-        request.session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        request.session[BACKEND_SESSION_KEY] = (
+            "django.contrib.auth.backends.ModelBackend"
+        )
         request.session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     if when == "after":
         InFlight.pause()

@@ -22,12 +22,11 @@ from django_sessiontokens.backends.compat import AsyncSessionAPI
 from django_sessiontokens.backends.rotation import RotationMixin, _Pending
 from django_sessiontokens.backends.serialization import deserialize, serialize
 from django_sessiontokens.conf import conf
-from django_sessiontokens.core import binding, lifecycle, policy, tokens
+from django_sessiontokens.core import lifecycle, policy, tokens
 from django_sessiontokens.core.lifecycle import Verdict
 from django_sessiontokens.exceptions import CreateError, UpdateError
-from django_sessiontokens.services import events
 from django_sessiontokens.stores.base import BaseStore
-from django_sessiontokens.types import Reason, RequestContext, SessionRecord
+from django_sessiontokens.types import RequestContext, SessionRecord
 
 security_logger = logging.getLogger("django.security.sessiontokens")
 
@@ -51,6 +50,7 @@ class TokenSessionStore(RotationMixin, AsyncSessionAPI, SessionBase):
     _custom_expiry_at_load: Any = None
     #: Outcome of reading the cookie, for the middleware ("" = fine).
     rejected: str = ""
+
     def __init__(self, session_key: str | None = None) -> None:
         super().__init__(session_key)
         self.context = RequestContext()
@@ -140,39 +140,6 @@ class TokenSessionStore(RotationMixin, AsyncSessionAPI, SessionBase):
             self._rotate_new_id(data, reason="imported")
             return data
         return self._apply_binding(record, data)
-
-    def _apply_binding(self, record: SessionRecord, data: dict[str, Any]) -> dict[str, Any]:
-        """IP / user-agent change policy (``core.binding``)."""
-        ctx = self.context
-        action, anomalies = binding.decide(
-            record,
-            ip=ctx.ip,
-            user_agent=ctx.user_agent,
-            on_ip_change=conf.ON_IP_CHANGE,
-            on_ua_change=conf.ON_UA_CHANGE,
-        )
-        events.announce_anomalies(record, anomalies, ctx.request)
-        if action == "end":
-            services.end_sessions(
-                [record.public_id],
-                reason=Reason.BINDING,
-                request=ctx.request,
-                store=self.get_store(),
-            )
-            return self._forget("ended")
-        if action == "rotate" and not self._rotate_new_id(data, reason="binding"):
-            return self._forget("ended")
-        return data
-
-    def _reuse_detected(self, record: SessionRecord) -> None:
-        security_logger.error(
-            "Session %s: a rotated-away token was used after its grace window; "
-            "the session was ended",
-            record.public_id,
-        )
-        services.report_reuse(
-            record, request=self.context.request, store=self.get_store()
-        )
 
     def _owned(self, token: tokens.Token | None) -> SessionRecord | None:
         """The stored record ``token`` names and holds the current secret of
@@ -307,7 +274,9 @@ class TokenSessionStore(RotationMixin, AsyncSessionAPI, SessionBase):
     # Ending ---------------------------------------------------------------
     def delete(self, session_key: str | None = None) -> None:
         if session_key is not None:
-            record = self._owned(tokens.parse(session_key, accept_legacy=conf.ACCEPT_IMPORTED))
+            record = self._owned(
+                tokens.parse(session_key, accept_legacy=conf.ACCEPT_IMPORTED)
+            )
             public_id = record.public_id if record else None
         elif self._pending is not None:
             public_id, self._pending = self._pending.previous, None
@@ -341,7 +310,7 @@ class TokenSessionStore(RotationMixin, AsyncSessionAPI, SessionBase):
 
     # Expiry ---------------------------------------------------------------
     def _end_if_active_now(self, now: datetime) -> datetime:
-        data: dict[str, Any] = self._session  # type: ignore[attr-defined]
+        data: dict[str, Any] = self._session
         record = self._record
         user_id = self._user_id(data)
         authenticated_at = record.authenticated_at if record else None

@@ -1,8 +1,11 @@
-"""Django 5.0 added the async session API (``aget``, ``aset``, ...). On
-Django 4.2 ``AsyncSessionAPI`` offers it too; on 5.0+ it is empty."""
+"""The async session API. Django 5.0 added it (``aget``, ``aset``, ...);
+on Django 4.2 ``AsyncSessionAPI`` offers it too. On every version it routes
+the twins whose sync side this app changes (``cycle_key``, ``flush``, the
+expiry API, ``touch``) to that sync side, so they follow the same rules."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from asgiref.sync import sync_to_async
@@ -75,3 +78,20 @@ class AsyncSessionAPI:
         @classmethod
         async def aclear_expired(cls) -> None:
             await sync_to_async(cls.clear_expired)()
+
+    if not TYPE_CHECKING:
+
+        async def acycle_key(self) -> None:
+            await sync_to_async(self.cycle_key)()
+
+        async def aflush(self) -> None:
+            await sync_to_async(self.flush)()
+
+        async def aget_expiry_age(self, **kwargs: Any) -> int:
+            return await sync_to_async(self.get_expiry_age)(**kwargs)
+
+        async def aget_expiry_date(self, **kwargs: Any) -> datetime:
+            return await sync_to_async(self.get_expiry_date)(**kwargs)
+
+        async def atouch(self) -> bool:
+            return await sync_to_async(self.touch)()

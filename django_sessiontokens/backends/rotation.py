@@ -1,6 +1,7 @@
 """Rotation for ``TokenSessionStore``: a new public id (login, privilege
 change, the binding policy, imported cookies) and a new secret on the same
-public id (periodic). The decisions are ``core.lifecycle``'s; this is the I/O
+public id (periodic); and what a load does about a binding change or a
+reused token. The decisions are ``core.lifecycle``'s; this is the I/O
 they call for.
 
 A rotation to a new public id leaves the old record as a moving tombstone
@@ -13,19 +14,24 @@ the tombstone, so the in-flight request creates nothing and fails with
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.utils import timezone
 
 from django_sessiontokens import services
 from django_sessiontokens.conf import conf
-from django_sessiontokens.core import lifecycle, tokens
+from django_sessiontokens.core import binding, lifecycle, tokens
 from django_sessiontokens.exceptions import CreateError, UpdateError
-from django_sessiontokens.services import limits
+from django_sessiontokens.services import events, limits
+from django_sessiontokens.types import Reason
+
+security_logger = logging.getLogger("django.security.sessiontokens")
 
 if TYPE_CHECKING:
+    from django_sessiontokens.backends.base import TokenSessionStore
     from django_sessiontokens.stores.base import BaseStore
     from django_sessiontokens.types import RequestContext, SessionRecord
 
@@ -61,14 +67,49 @@ class RotationMixin:
         def _token(self) -> tokens.Token | None: ...
         def _user_id(self, data: dict[str, Any]) -> str | None: ...
         def _cache(self) -> dict[str, Any]: ...
-        def _new_record(self, token: tokens.Token, data: dict[str, Any]) -> SessionRecord: ...
+        def _new_record(
+            self, token: tokens.Token, data: dict[str, Any]
+        ) -> SessionRecord: ...
         def _forget(self, reason: str) -> dict[str, Any]: ...
-        def _apply_binding(self, record: SessionRecord, data: dict[str, Any]) -> dict[str, Any]: ...
-        def mark_authenticated(self) -> None: ...
         @property
         def session_key(self) -> str | None: ...
         @property
         def _session(self) -> dict[str, Any]: ...
+
+    def _apply_binding(
+        self, record: SessionRecord, data: dict[str, Any]
+    ) -> dict[str, Any]:
+        """IP / user-agent change policy (``core.binding``)."""
+        ctx = self.context
+        action, anomalies = binding.decide(
+            record,
+            ip=ctx.ip,
+            user_agent=ctx.user_agent,
+            on_ip_change=conf.ON_IP_CHANGE,
+            on_ua_change=conf.ON_UA_CHANGE,
+        )
+        events.announce_anomalies(record, anomalies, ctx.request)
+        if action == "end":
+            services.end_sessions(
+                [record.public_id],
+                reason=Reason.BINDING,
+                request=ctx.request,
+                store=self.get_store(),
+            )
+            return self._forget("ended")
+        if action == "rotate" and not self._rotate_new_id(data, reason="binding"):
+            return self._forget("ended")
+        return data
+
+    def _reuse_detected(self, record: SessionRecord) -> None:
+        security_logger.error(
+            "Session %s: a rotated-away token was used after its grace window; "
+            "the session was ended",
+            record.public_id,
+        )
+        services.report_reuse(
+            record, request=self.context.request, store=self.get_store()
+        )
 
     def _rotate_new_id(self, data: dict[str, Any], *, reason: str) -> bool:
         """Replace the token by one with a new public id: the old token dies
@@ -96,7 +137,7 @@ class RotationMixin:
         """New token, same data; the previous token stops working at once.
         If the session was ended meanwhile, it stays ended: the data is
         dropped instead."""
-        data: dict[str, Any] = self._session  # type: ignore[attr-defined]
+        data: dict[str, Any] = self._session
         if self._pending is not None:
             self._pending.reason = self.rotation_reason
             self._session_key = tokens.new_token(self._user_id(data)).value
@@ -120,7 +161,7 @@ class RotationMixin:
         self.mark_authenticated()
         if conf.MAX_SESSIONS_PER_USER is not None:
             # Stores the new record now, under the user's lock (``limits``).
-            limits.admit(self)
+            limits.admit(cast("TokenSessionStore", self))
 
     @property
     def authenticated_at(self) -> datetime | None:
@@ -221,4 +262,3 @@ class RotationMixin:
             services.announce_rotated_to(
                 previous, record, reason=pending.reason, request=self.context.request
             )
-

@@ -137,7 +137,12 @@ def current_limits(authenticated: bool) -> Limits:
     """The limits in force now for a signed-in or an anonymous session."""
     from django_sessiontokens.conf import conf
 
-    key = (authenticated, conf.IDLE_TIMEOUT, conf.ABSOLUTE_TIMEOUT, conf.ANONYMOUS_TIMEOUT)
+    key = (
+        authenticated,
+        conf.IDLE_TIMEOUT,
+        conf.ABSOLUTE_TIMEOUT,
+        conf.ANONYMOUS_TIMEOUT,
+    )
     found = _LIMITS.get(key)
     if found is None:
         found = _LIMITS[key] = limits(

@@ -32,6 +32,7 @@ __all__ = ["SEARCH_COUNT_LIMIT", "UPDATABLE", "BaseStore", "SessionRecord"]
 #: to its page, not to all sessions.
 SEARCH_COUNT_LIMIT = 10_000
 
+
 class BaseStore(abc.ABC):
     """Persistence of session records. All methods are synchronous; the
     Django adapter offers the async twins."""
@@ -82,7 +83,9 @@ class BaseStore(abc.ABC):
         This default is the compare-and-set of ``rotate``."""
         if expected_hash.startswith(MOVING):
             return False
-        return self.rotate(public_id, expected_hash, {"secret_hash": MOVING + expected_hash})
+        return self.rotate(
+            public_id, expected_hash, {"secret_hash": MOVING + expected_hash}
+        )
 
     def replace(self, old_public_id: str, record: SessionRecord) -> bool:
         """Remove ``old_public_id`` (a tombstone left by ``mark_moving``) and

@@ -13,14 +13,13 @@ from django.utils.module_loading import import_string
 from django_sessiontokens.stores.base import BaseStore
 
 #: ``SESSION_ENGINE`` module -> dotted path of its store class.
+_OURS = "django_sessiontokens"
 ENGINES = {
-    "django_sessiontokens.backends.db": "django_sessiontokens.stores.db.DatabaseStore",
-    "django_sessiontokens.backends.redis": "django_sessiontokens.stores.redis.RedisStore",
-    "django_sessiontokens.backends.cached_db": (
-        "django_sessiontokens.stores.cached_db.CachedDatabaseStore"
-    ),
+    f"{_OURS}.backends.db": f"{_OURS}.stores.db.DatabaseStore",
+    f"{_OURS}.backends.redis": f"{_OURS}.stores.redis.RedisStore",
+    f"{_OURS}.backends.cached_db": f"{_OURS}.stores.cached_db.CachedDatabaseStore",
 }
-DEFAULT_ENGINE = "django_sessiontokens.backends.db"
+DEFAULT_ENGINE = f"{_OURS}.backends.db"
 
 _stores: dict[str, BaseStore] = {}
 _lock = threading.Lock()
