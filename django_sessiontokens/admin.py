@@ -27,6 +27,7 @@ from django_sessiontokens.admin_users import (
     can_end_sessions,
 )
 from django_sessiontokens.models import Session, SessionEvent
+from django_sessiontokens.stores.base import SEARCH_COUNT_LIMIT
 
 #: The action's name in the form (``action=end_sessions``).
 END_ACTION = "end_sessions"
@@ -92,6 +93,7 @@ class SessionAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
             "page_links": listing.page_links(page),
             "rows": listing.rows(list(page.object_list), self._user_url(request)),
             "can_end": can_end_sessions(request),
+            "count_limit": SEARCH_COUNT_LIMIT,
             "end_action": END_ACTION,
             "media": self.media,
             **(extra_context or {}),

@@ -407,3 +407,17 @@ def test_event_admin_is_read_only_and_searchable(
     assert b'name="_save"' not in detail.content
     assert reader.post(f"{url}{event.pk}/delete/").status_code == 403
     assert SessionEvent.objects.filter(pk=event.pk).exists()
+
+
+def test_a_total_past_the_count_limit_shows_as_more(engine, viewer, monkeypatch):
+    from django_sessiontokens.stores import base
+
+    sign_in(UserFactory(username="someone"))
+    monkeypatch.setattr(base, "SEARCH_COUNT_LIMIT", 1)
+    monkeypatch.setattr("django_sessiontokens.admin.SEARCH_COUNT_LIMIT", 1)
+    store = engine.SessionStore.get_store()
+    real = store.search
+    monkeypatch.setattr(
+        type(store), "search", lambda self, *a, **k: (2, real(*a, **k)[1])
+    )
+    assert "More than 1 sessions" in viewer.get(LIST_URL).content.decode()
