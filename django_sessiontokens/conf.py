@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any, Generic, TypeVar, overload
 
 from django.conf import settings as django_settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
 PREFIX = "SESSIONTOKENS_"
@@ -121,7 +122,14 @@ class live(Generic[T]):
         try:
             return values[self.name]  # type: ignore[no-any-return]
         except KeyError:
-            value = values[self.name] = self.func(obj)
+            try:
+                value = values[self.name] = self.func(obj)
+            except (TypeError, ValueError) as exc:
+                # A runtime error about a setting names it (and its check).
+                name = PREFIX + self.name if self.name in DEFAULTS else self.name
+                raise ImproperlyConfigured(
+                    f"{name} is not valid ({exc}); run 'manage.py check' for a hint."
+                ) from exc
             return value
 
 
@@ -228,7 +236,7 @@ class Settings:
 
     @live
     def INVALID_TOKEN_WINDOW(self) -> float:
-        return seconds(self.raw("INVALID_TOKEN_WINDOW")) or 60.0
+        return seconds(self.raw("INVALID_TOKEN_WINDOW")) or 0.0
 
     @live
     def INVALID_TOKEN_BLOCK(self) -> bool:

@@ -167,7 +167,7 @@ def test_expired_sessions_and_other_users_do_not_count(
 def test_limit_must_be_a_positive_whole_number(settings, bad):
     settings.SESSIONTOKENS_MAX_SESSIONS_PER_USER = bad
     ids = [m.id for m in checks.run_checks() if m.id.startswith("sessiontokens.")]
-    assert ids == ["sessiontokens.E010"]
+    assert ids == ["sessiontokens.E016"]
 
 
 def test_limit_policy_check(settings):

@@ -1,0 +1,78 @@
+"""System checks. Ids are permanent; each message has a hint.
+
+========  ================================================================
+E001      SessionTokenMiddleware is not in MIDDLEWARE
+E002      Django's SessionMiddleware is still in MIDDLEWARE
+E003      SESSION_ENGINE is not one of this app's engines
+E004      a timeout setting is not a positive number of seconds/timedelta
+E005      SESSIONTOKENS_IDLE_TIMEOUT is longer than ABSOLUTE_TIMEOUT
+E006      SESSIONTOKENS_TOUCH_INTERVAL is not shorter than IDLE_TIMEOUT
+E007      SESSIONTOKENS_RECORD_IP is not "full", "truncated" or "none"
+E008      SESSIONTOKENS_USER_AGENT_MAX_LENGTH is out of range
+E009      SESSIONTOKENS_ON_IP_CHANGE / ON_UA_CHANGE has an unknown value
+E010      SESSIONTOKENS_LIMIT_POLICY has an unknown value
+E011      SESSIONTOKENS_PROFILE names no known profile
+E012      a "__Host-" cookie name with a domain, a path other than "/" or
+          an insecure cookie
+E013      the Redis cache alias is missing or is not django-redis
+E014      SESSIONTOKENS_ROTATION_GRACE is negative or not shorter than
+          ROTATE_INTERVAL
+E015      SESSIONTOKENS_INVALID_TOKEN_LIMIT is not a positive whole number
+E016      SESSIONTOKENS_MAX_SESSIONS_PER_USER is not a positive whole number
+E017      a yes/no setting is not True or False
+E018      SESSIONTOKENS_PURGE_BATCH_SIZE is not a positive whole number
+E019      SESSIONTOKENS_TRUSTED_PROXIES is not a whole number, 0 or more
+E020      SESSIONTOKENS_REDIS_KEY_PREFIX is empty or holds "{", "}",
+          "*", "?", "[", "]", a space or a control character
+E021      SESSIONTOKENS_REDIS_CACHE is not a string, or REDIS_CLIENT is not
+          a callable or an importable dotted path
+E022      a "__Http-" / "__Host-Http-" cookie name without HttpOnly or
+          Secure (or, for "__Host-Http-", with a domain or another path)
+W001      (deploy) SESSION_COOKIE_SECURE is False
+W002      (deploy) SESSION_COOKIE_HTTPONLY is False
+W003      (deploy) SESSION_COOKIE_SAMESITE is None
+W004      (deploy) SQLite without "transaction_mode": "IMMEDIATE" (Django
+          5.1+): concurrent writes can fail with "database is locked"
+========  ================================================================
+"""
+
+from __future__ import annotations
+
+from django.core.checks import Tags
+from django.core.checks import register as register_check
+
+from django_sessiontokens.checks.deploy import check_deploy
+from django_sessiontokens.checks.setup import (
+    check_engine,
+    check_host_prefix,
+    check_http_prefix,
+    check_middleware,
+    check_redis,
+)
+from django_sessiontokens.checks.values import (
+    check_choices,
+    check_lifecycle,
+    check_timeouts,
+    check_values,
+)
+
+ALL_CHECKS = (
+    check_middleware,
+    check_engine,
+    check_timeouts,
+    check_choices,
+    check_host_prefix,
+    check_redis,
+    check_lifecycle,
+    check_values,
+    check_http_prefix,
+)
+
+
+def register() -> None:
+    for check in ALL_CHECKS:
+        register_check(check, Tags.security)
+    register_check(check_deploy, Tags.security, deploy=True)
+
+
+__all__ = ["ALL_CHECKS", "check_deploy", "register"]
