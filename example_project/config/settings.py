@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import django
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -61,6 +62,14 @@ DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
         "NAME": os.environ.get("EXAMPLE_DATABASE") or BASE_DIR / "db.sqlite3",
+        # Writers take SQLite's lock when their transaction begins, so
+        # concurrent writes wait instead of failing with "database is locked"
+        # (Django 5.1+; on 4.2 revocations are retried instead).
+        **(
+            {"OPTIONS": {"transaction_mode": "IMMEDIATE"}}
+            if django.VERSION >= (5, 1)
+            else {}
+        ),
     }
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
