@@ -1,5 +1,6 @@
-"""Django's clearsessions: found when django.contrib.sessions is installed,
-and then it purges through our engines' clear_expired."""
+"""``clearsessions``: this app ships it, so it works without
+django.contrib.sessions, and it purges through our engines' clear_expired
+either way."""
 
 import io
 from datetime import timedelta
@@ -14,9 +15,24 @@ from tests.factories import SessionRecordFactory
 pytestmark = pytest.mark.django_db
 
 
-def test_clearsessions_needs_django_contrib_sessions(engine, settings):
+def test_clearsessions_works_without_django_contrib_sessions(
+    engine, store, user, settings, time_machine
+):
     assert "django.contrib.sessions" not in settings.INSTALLED_APPS
-    with pytest.raises(CommandError, match="Unknown command: 'clearsessions'"):
+    time_machine.move_to(timezone.now(), tick=False)
+    expired = SessionRecordFactory(user=user, ends_in=60)
+    live = SessionRecordFactory(user=user, ends_in=3600)
+    store.create(expired)
+    store.create(live)
+    time_machine.shift(timedelta(minutes=5))
+    call_command("clearsessions", stdout=io.StringIO())
+    assert store.peek(expired.public_id) is None
+    assert store.get(live.public_id) is not None
+
+
+def test_clearsessions_says_what_is_wrong_with_a_foreign_engine(settings):
+    settings.SESSION_ENGINE = "tests.test_clearsessions"
+    with pytest.raises(CommandError, match="cannot purge expired sessions"):
         call_command("clearsessions")
 
 

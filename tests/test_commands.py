@@ -355,3 +355,32 @@ def test_unreachable_redis_is_a_command_error(engine, redis_down, user, args):
     args = [a.format(user=user.username) for a in args]
     with pytest.raises(CommandError, match="Check that Redis is running"):
         run(*args)
+
+
+def test_listsessions_is_silent_at_verbosity_0(engine, store, aged):
+    assert run("listsessions", verbosity=0) == ""
+    assert run("listsessions", "--format", "json", verbosity=0) == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "status"),
+    [
+        (["listsessions", "--limit", "many"], 2),  # argparse: usage, exit 2
+        (["purgesessions", "--batch-size", "0"], 2),
+        (["listsessions", "--limit", "0"], 1),  # CommandError: exit 1
+        (["listsessions", "--no-such-option"], 2),
+    ],
+)
+def test_exit_statuses_as_a_shell_sees_them(args, status):
+    import os
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-m", "django", *args, "--settings=tests.settings"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.getcwd()},
+        timeout=60,
+    )
+    assert done.returncode == status, done.stderr
+    assert done.stderr.strip()  # says what is wrong

@@ -92,6 +92,8 @@ class Command(BaseCommand):
             }
             for info in infos
         ]
+        if options["verbosity"] < 1:
+            return  # --verbosity 0: errors only (the exit status says it worked)
         if options["format"] == "json":
             self.stdout.write(json.dumps(rows, indent=2))
             return
