@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.contrib.sessions.backends.base import CreateError, UpdateError
 
 __all__ = ["CreateError", "StaleCopy", "StoreUnavailable", "UpdateError"]
@@ -19,3 +21,13 @@ class StoreUnavailable(Exception):
         super().__init__(message)
         self.alias = alias
         self.address = address
+
+    def log(self) -> None:
+        """One line per failure, without a traceback and without a token."""
+        logging.getLogger("django_sessiontokens").error(
+            "Session storage unavailable (%s at %s): %s",
+            self.alias or "?",
+            self.address or "?",
+            self,
+            extra={"alias": self.alias, "address": self.address},
+        )

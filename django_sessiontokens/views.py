@@ -34,10 +34,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from django_sessiontokens import devices, services
 from django_sessiontokens.core import tokens
+from django_sessiontokens.exceptions import StoreUnavailable
 from django_sessiontokens.services import Actor, Reason, SessionInfo
 from django_sessiontokens.templatetags.sessiontokens import ago
 
@@ -173,6 +174,22 @@ def session_list(request: HttpRequest) -> HttpResponse:
     )
 
 
+def post_only(view: View) -> View:
+    """A page reached by a form: a ``GET`` (a bookmarked or typed address)
+    gets a small page that says so, with status 405 and ``Allow: POST``,
+    instead of an empty 405 a browser shows as broken."""
+
+    @wraps(view)
+    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.method == "POST":
+            return view(request, *args, **kwargs)
+        response = render(request, "sessiontokens/post_only.html", status=405)
+        response["Allow"] = "POST"
+        return response
+
+    return wrapped
+
+
 def _signed_out_redirect() -> HttpResponseRedirect:
     target = getattr(settings, "LOGOUT_REDIRECT_URL", None) or settings.LOGIN_URL
     return HttpResponseRedirect(resolve_url(target))
@@ -181,7 +198,7 @@ def _signed_out_redirect() -> HttpResponseRedirect:
 @never_cache
 @csrf_protect
 @login_required
-@require_POST
+@post_only
 def end_session(request: HttpRequest, public_id: str) -> HttpResponseBase:
     if not tokens.is_public_id(public_id):
         raise Http404
@@ -197,7 +214,7 @@ def end_session(request: HttpRequest, public_id: str) -> HttpResponseBase:
 @never_cache
 @csrf_protect
 @login_required
-@require_POST
+@post_only
 def end_other_sessions(request: HttpRequest) -> HttpResponseBase:
     count = len(_end_others(request))
     if count:
@@ -217,6 +234,24 @@ def _error(status: int, message: str, **headers: str) -> JsonResponse:
     response = JsonResponse({"error": message}, status=status)
     for name, value in headers.items():
         response[name] = value
+    return response
+
+
+def _unavailable(request: HttpRequest, exc: StoreUnavailable) -> JsonResponse:
+    """Session storage did not answer: the API answers JSON too (503 with
+    ``Retry-After``), logged once, the cookie left alone."""
+    exc.log()
+    response = _error(
+        503,
+        _("Session storage is not answering; you have not been signed out. Try again."),
+        **{"Retry-After": "5"},
+    )
+    response._has_been_logged = True  # type: ignore[attr-defined]
+    session = getattr(request, "session", None)
+    if session is not None:
+        # The middleware keeps this response instead of its HTML page.
+        session.unavailable = exc
+        session.unavailable_response = response
     return response
 
 
@@ -257,7 +292,16 @@ def api_view(*methods: str) -> Callable[[View], View]:
                 )
             return view(request, *args, **kwargs)
 
-        return csrf_exempt(never_cache(wrapped))
+        @wraps(view)
+        def answering_json(
+            request: HttpRequest, *args: Any, **kwargs: Any
+        ) -> HttpResponseBase:
+            try:
+                return wrapped(request, *args, **kwargs)
+            except StoreUnavailable as exc:
+                return _unavailable(request, exc)
+
+        return csrf_exempt(never_cache(answering_json))
 
     return decorator
 

@@ -224,3 +224,16 @@ def test_prune_keeps_everything_without_retention(settings):
     make_events(timedelta(days=3650))
     assert audit.prune_events() == 0
     assert SessionEvent.objects.count() == 1
+
+
+def test_a_first_sign_in_records_reason_login(engine, user, commit):
+    client = Client()  # no session before signing in
+    with commit():
+        response = client.post(
+            "/login/", {"username": user.username, "password": PASSWORD}
+        )
+        assert response.status_code == 302
+    (created,) = SessionEvent.objects.all()
+    assert (created.kind, created.reason) == ("created", "login")
+    assert created.previous_public_id == ""
+    assert created.public_id == public_id(client)

@@ -257,7 +257,9 @@ class RotationMixin:
         self._authenticated_now = False
         self.resend_cookie = self.cookie_due = True
         if previous is None:
-            services.announce_created(record, self.context.request)
+            services.announce_created(
+                record, self.context.request, reason=pending.reason
+            )
         else:
             services.announce_rotated_to(
                 previous, record, reason=pending.reason, request=self.context.request

@@ -86,9 +86,11 @@ def _request_actor(request: HttpRequest | None) -> str:
     return "user" if request is not None else "system"
 
 
-def record_created(record: SessionRecord, request: HttpRequest | None) -> None:
+def record_created(
+    record: SessionRecord, request: HttpRequest | None, *, reason: str = ""
+) -> None:
     if conf.AUDIT and record.user_id is not None:
-        _write([_event(CREATED, record, actor=_request_actor(request))])
+        _write([_event(CREATED, record, reason=reason, actor=_request_actor(request))])
 
 
 def record_rotated(

@@ -70,8 +70,11 @@ def announce_ended(
         )
 
 
-def announce_created(record: SessionRecord, request: HttpRequest | None) -> None:
-    audit.record_created(record, request)
+def announce_created(
+    record: SessionRecord, request: HttpRequest | None, *, reason: str = ""
+) -> None:
+    """A new session; ``reason`` is ``"login"`` when a sign-in made it."""
+    audit.record_created(record, request, reason=reason)
     send_after_commit(
         signals.session_created,
         public_id=record.public_id,
