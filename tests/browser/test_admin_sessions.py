@@ -79,3 +79,25 @@ def test_end_a_session_from_the_admin(server, new_context):
     assert whoami(victim, server) == {"user": None, "public_id": None}
     assert session_cookie(phone) is None
     assert whoami(laptop.pages[0], server)["user"] == "alice"
+
+
+def test_the_lists_show_short_session_ids_and_fit_1400_px(server, new_context):
+    staff = StaffFactory(username="auditor", is_superuser=True)
+    alice = UserFactory(username="alice")
+    laptop, phone = new_context(), new_context(IPHONE_SAFARI)
+    sign_in(laptop, server, alice)
+    sign_in(phone, server, alice)
+    ids = {session_cookie(laptop)[16:24], session_cookie(phone)[16:24]}
+    assert len(ids) == 2
+
+    page = admin_sign_in(new_context(width=1400), server, staff)
+    shown = {
+        text.lstrip("…") for text in page.locator("td.public-id code").all_inner_texts()
+    }
+    assert ids <= shown  # two sessions of one user told apart
+    page.goto(f"{server.url}/admin/sessiontokens/sessionevent/")
+    first = page.locator("#result_list tbody tr .field-when").first.inner_text()
+    assert len(first.split()[-1].split(":")) == 3  # hours, minutes, seconds
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= 1400, width
+    screenshot(page, "admin-events.png")
