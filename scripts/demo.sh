@@ -4,12 +4,7 @@
 # Set SESSION_ENGINE_NAME=redis or cached_db (and REDIS_URL) to try Redis.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON="${PYTHON:-python3}"
-VENV="${VENV:-.venv}"
-if [ ! -x "$VENV/bin/python" ]; then
-    "$PYTHON" -m venv "$VENV"
-fi
-"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -e ".[redis]"
+. scripts/venv.sh
 PY="$(cd "$VENV" && pwd)/bin/python"
 cd example_project
 "$PY" manage.py migrate --no-input

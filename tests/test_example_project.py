@@ -117,3 +117,37 @@ def test_migrate_and_demo_users_twice(tmp_path):
     assert users(tmp_path) == created  # nothing changed, passwords included
     browse = manage("shell", "-c", BROWSE, tmp_path=tmp_path)
     assert browse.stdout.strip().endswith("browsed")
+
+
+def test_the_scripts_install_only_when_pyproject_changes(tmp_path):
+    """demo.sh and test.sh share scripts/venv.sh: it installs once, then not
+    again until pyproject.toml changes, so running one never reinstalls the
+    package under the other's server."""
+    import subprocess
+
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    log = tmp_path / "calls"
+    fake = venv / "bin" / "python"
+    fake.write_text(f'#!/bin/sh\necho "$@" >> {log}\n')
+    fake.chmod(0o755)
+    root = Path(__file__).resolve().parents[1]
+    for _ in range(2):
+        subprocess.run(
+            ["bash", "-c", ". scripts/venv.sh"],
+            cwd=root,
+            env={**os.environ, "VENV": str(venv)},
+            check=True,
+            timeout=60,
+        )
+    calls = log.read_text().splitlines()
+    assert len(calls) == 1 and "pip install" in calls[0]
+    (venv / ".sessiontokens-installed").write_text("an older pyproject.toml\n")
+    subprocess.run(
+        ["bash", "-c", ". scripts/venv.sh"],
+        cwd=root,
+        env={**os.environ, "VENV": str(venv)},
+        check=True,
+        timeout=60,
+    )
+    assert len(log.read_text().splitlines()) == 2
