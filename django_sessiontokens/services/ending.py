@@ -7,10 +7,13 @@ functions; each ends sessions in storage first, then records and announces it
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from django.db import OperationalError, connections
 from django.utils import timezone
 
 from django_sessiontokens.core import policy
@@ -21,6 +24,35 @@ from django_sessiontokens.types import Actor, Reason, SessionInfo, SessionRecord
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
+
+logger = logging.getLogger("django_sessiontokens")
+
+
+#: Waits between tries when SQLite reports "database is locked" (seconds).
+LOCKED_RETRY_DELAYS = (0.05, 0.1, 0.2, 0.4, 0.8)
+
+
+def _retry_when_locked(
+    delete: Callable[[], list[SessionRecord]],
+) -> list[SessionRecord]:
+    """A revocation must not fail under ordinary concurrency: SQLite without
+    ``transaction_mode = "IMMEDIATE"`` (and every SQLite on Django 4.2) can
+    refuse a write with "database is locked" while another writer holds the
+    lock; try again a few times, outside a transaction (inside one the
+    caller's transaction is already lost)."""
+    for delay in (*LOCKED_RETRY_DELAYS, None):
+        try:
+            return delete()
+        except OperationalError as exc:
+            if delay is None or "locked" not in str(exc) or _in_transaction():
+                raise
+            logger.warning("Ending sessions: %s; trying again", exc)
+            time.sleep(delay)
+    raise AssertionError("unreachable")
+
+
+def _in_transaction() -> bool:
+    return any(connection.in_atomic_block for connection in connections.all())
 
 
 def get_store() -> BaseStore:
@@ -54,7 +86,8 @@ def end_sessions(
 ) -> list[SessionInfo]:
     """End these sessions; returns what was ended (unknown ids are skipped)."""
     store = store or get_store()
-    ended = store.delete(list(dict.fromkeys(public_ids)))
+    ids = list(dict.fromkeys(public_ids))
+    ended = _retry_when_locked(lambda: store.delete(ids))
     events.announce_ended(
         ended, reason=reason, actor=actor, ended_by=ended_by, request=request
     )
