@@ -63,3 +63,37 @@ def test_a_get_of_a_form_target_explains_instead_of_a_bare_405(engine, user, url
 def test_anonymous_get_of_a_form_target_still_asks_to_sign_in(engine):
     response = Client().get("/sessions/end-others/")
     assert response.status_code == 302
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(
+    ("ending", "says"),
+    [
+        ("api", "ended from another device or by an administrator"),
+        ("password", "your password was changed"),
+        ("logout", None),
+    ],
+)
+def test_a_browser_signed_out_elsewhere_is_told_on_its_next_page(
+    engine, user, ending, says
+):
+    laptop, phone = sign_in(user), sign_in(user, ip="198.51.100.4")
+    phone_cookie = phone.cookies["sessionid"].value
+    if ending == "api":
+        url = f"/sessions/api/{phone_cookie[:24]}/"
+        assert laptop.delete(url).status_code == 200
+    elif ending == "password":
+        user.set_password("a new one")
+        user.save()
+    else:  # signed out on the phone itself, then the old cookie comes back
+        stale = Client()
+        stale.cookies["sessionid"] = phone_cookie
+        phone.post("/logout/")
+        phone = stale
+    shown = phone.get("/messages/").json()
+    assert shown["signed_in"] is False
+    if says is None:
+        assert shown["messages"] == []
+    else:
+        assert len(shown["messages"]) == 1 and says in shown["messages"][0]
+        assert phone.get("/messages/").json()["messages"] == []  # once

@@ -15,6 +15,7 @@ urlpatterns = [
         name="password_change",
     ),
     path("whoami/", views.whoami, name="whoami"),
+    path("messages/", views.messages_shown),
     path("awhoami/", views.awhoami, name="awhoami"),
     path("set/", views.set_value, name="set"),
     path("get/", views.get_value, name="get"),

@@ -16,6 +16,16 @@ import django_sessiontokens
 from django_sessiontokens import services
 
 
+def messages_shown(request):
+    """Who is signed in (loads the session), then the messages for this page."""
+    from django.contrib.messages import get_messages
+
+    signed_in = request.user.is_authenticated
+    return JsonResponse(
+        {"signed_in": signed_in, "messages": [str(m) for m in get_messages(request)]}
+    )
+
+
 def whoami(request):
     user = request.user
     return JsonResponse(

@@ -25,6 +25,7 @@ from django_sessiontokens.conf import conf
 from django_sessiontokens.core import lifecycle, policy, tokens
 from django_sessiontokens.core.lifecycle import Verdict
 from django_sessiontokens.exceptions import CreateError, UpdateError
+from django_sessiontokens.services import events
 from django_sessiontokens.stores.base import BaseStore
 from django_sessiontokens.types import RequestContext, SessionRecord
 
@@ -121,6 +122,8 @@ class TokenSessionStore(RotationMixin, AsyncSessionAPI, SessionBase):
         if found.verdict is Verdict.REUSE:
             assert record is not None
             self._reuse_detected(record)
+        elif found.verdict is Verdict.UNKNOWN:
+            events.explain_sign_out(token.public_id, self.context.request)
         elif found.verdict is Verdict.FORGED:
             security_logger.warning(
                 "Session %s was presented with a wrong secret", token.public_id

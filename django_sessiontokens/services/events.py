@@ -8,11 +8,14 @@ import logging
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from django.contrib import messages
 from django.db import transaction
 from django.dispatch import Signal
+from django.utils.translation import gettext_lazy
 
 from django_sessiontokens import signals
-from django_sessiontokens.models import Session
+from django_sessiontokens.conf import conf
+from django_sessiontokens.models import Session, SessionEvent
 from django_sessiontokens.services import audit
 
 if TYPE_CHECKING:
@@ -126,3 +129,38 @@ def announce_anomalies(
             action=anomaly.action,
             request=request,
         )
+
+
+#: What a browser whose session was ended elsewhere is told on its next page,
+#: by the reason recorded in the audit trail.
+SIGNED_OUT = {
+    "expired": gettext_lazy("Your session expired. Please sign in again."),
+    "password_change": gettext_lazy(
+        "You were signed out because your password was changed."
+    ),
+    "token_reuse": gettext_lazy(
+        "You were signed out for your safety: this session was used from two "
+        "places at once."
+    ),
+}
+SIGNED_OUT_ELSEWHERE = gettext_lazy(
+    "You were signed out: this session was ended from another device or by an "
+    "administrator."
+)
+
+
+def explain_sign_out(public_id: str, request: HttpRequest | None) -> None:
+    """A cookie names a session that is gone: if the audit trail says it
+    was ended (not by signing out here), tell the browser on this page
+    through Django's messages. One query, only for such cookies."""
+    if request is None or not hasattr(request, "_messages") or not conf.AUDIT:
+        return
+    reason = (
+        SessionEvent.objects.filter(public_id=public_id, kind=SessionEvent.Kind.ENDED)
+        .values_list("reason", flat=True)
+        .first()
+    )
+    if reason is None or reason == "logout":
+        return
+    text = SIGNED_OUT.get(reason, SIGNED_OUT_ELSEWHERE)
+    messages.warning(request, text, fail_silently=True)
