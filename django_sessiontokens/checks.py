@@ -19,6 +19,8 @@ E013      the Redis cache alias is missing or is not django-redis
 E014      SESSIONTOKENS_ROTATION_GRACE is negative or not shorter than
           ROTATE_INTERVAL
 E015      SESSIONTOKENS_INVALID_TOKEN_LIMIT is not a positive whole number
+E016      SESSIONTOKENS_CACHE_CHECK_INTERVAL is not a number of seconds (or a
+          timedelta) from 0 to 60
 W001      (deploy) SESSION_COOKIE_SECURE is False
 W002      (deploy) SESSION_COOKIE_HTTPONLY is False
 W003      (deploy) SESSION_COOKIE_SAMESITE is None
@@ -122,6 +124,32 @@ def _seconds(name: str, *, allow_none: bool) -> tuple[float | None, list[Error]]
             )
         ]
     return value, []
+
+
+#: Longest cache check interval accepted: it bounds how long a process may
+#: serve an ended session from a cache Redis missed a change of.
+MAX_CACHE_CHECK_INTERVAL = 60.0
+
+
+def check_cache_check_interval(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[Error]:
+    try:
+        value: Any = conf.CACHE_CHECK_INTERVAL
+    except (TypeError, ValueError):
+        value = None
+    if value is not None and 0 <= value <= MAX_CACHE_CHECK_INTERVAL:
+        return []
+    return [
+        Error(
+            "SESSIONTOKENS_CACHE_CHECK_INTERVAL must be a number of seconds "
+            f"(or a timedelta) from 0 to {MAX_CACHE_CHECK_INTERVAL:g}, not "
+            f"{conf.raw('CACHE_CHECK_INTERVAL')!r}.",
+            hint="It bounds how long a process may serve a session ended while "
+            "Redis was unreachable; the default is 2 seconds.",
+            id="sessiontokens.E016",
+        )
+    ]
 
 
 def check_timeouts(
@@ -343,6 +371,7 @@ ALL_CHECKS = (
     check_choices,
     check_host_prefix,
     check_redis,
+    check_cache_check_interval,
     check_lifecycle,
 )
 
