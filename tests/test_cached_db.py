@@ -12,8 +12,8 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from django_sessiontokens.exceptions import UpdateError
 from django_sessiontokens.core.policy import cutoffs
+from django_sessiontokens.exceptions import UpdateError
 from django_sessiontokens.stores.cached_db import CachedDatabaseStore
 from django_sessiontokens.stores.db import DatabaseStore
 from tests.redis_servers import RedisServer, require_binaries, serve_sessions_from

@@ -100,5 +100,7 @@ def test_concurrent_asgi_requests_open_at_most_one_per_concurrent_request(
             await wave()
 
     asyncio.run(many())
-    print(f"connections opened by {REQUESTS} ASGI requests, 10 at a time: {len(opened)}")
+    print(
+        f"connections opened by {REQUESTS} ASGI requests, 10 at a time: {len(opened)}"
+    )
     assert len(opened) <= 11, len(opened)

@@ -10,9 +10,9 @@ from django.utils import timezone
 from redis.cluster import RedisCluster, key_slot
 
 from django_sessiontokens import services
-from django_sessiontokens.core.policy import cutoffs
-from django_sessiontokens.core import tokens
 from django_sessiontokens.backends.redis import SessionStore
+from django_sessiontokens.core import tokens
+from django_sessiontokens.core.policy import cutoffs
 from tests.redis_servers import LocalCluster, require_binaries
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow, pytest.mark.django_db]

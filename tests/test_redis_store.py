@@ -216,7 +216,11 @@ def test_purge_prunes_index_members_whose_key_expired(rstore, redis_client):
     record = make("4", minutes=1)
     rstore.create(record)
     redis_client.delete(rstore.key(record.public_id))  # as the TTL would
-    list(rstore.purge_expired(cutoffs(timezone.now() + timedelta(minutes=5)), batch_size=10))
+    list(
+        rstore.purge_expired(
+            cutoffs(timezone.now() + timedelta(minutes=5)), batch_size=10
+        )
+    )
     index = rstore.index_base(record.public_id[:8]) + "4"
     assert redis_client.zcard(index) == 0
     assert redis_client.zcard(rstore.activity_key()) == 0

@@ -32,6 +32,7 @@ __all__ = ["UPDATABLE", "BaseStore", "SessionRecord", "SEARCH_COUNT_LIMIT"]
 #: to its page, not to all sessions.
 SEARCH_COUNT_LIMIT = 10_000
 
+
 class BaseStore(abc.ABC):
     """Persistence of session records. All methods are synchronous; the
     Django adapter offers the async twins."""

@@ -158,11 +158,11 @@ class CachedDatabaseStore(RedisAccess, BaseStore):
             if raw == GONE:
                 return None
             if raw != NOCACHE:
-                record = codec.unpack(raw)
-                if record.moving:  # never stored, but never served either
+                copy = codec.unpack(raw)
+                if copy.moving:  # never stored, but never served either
                     return None
-                seen[public_id] = (record.version, timezone.now())
-                return record
+                seen[public_id] = (copy.version, timezone.now())
+                return copy
         record = self.db.get(public_id)
         if record is None or raw:  # raw: "nocache"
             return record
@@ -256,12 +256,17 @@ class CachedDatabaseStore(RedisAccess, BaseStore):
             self._seen().pop(public_id, None)
             self._refresh(public_id, {})  # the copy is stale: drop it
             raise
+        if seen is not None:  # a second save of the request builds on this one
+            self._seen()[public_id] = (seen[0] + 1, seen[1])
         self._refresh(public_id, changes)
 
     def rotate(
         self, public_id: str, expected_hash: str, changes: dict[str, Any]
     ) -> bool:
         if self.db.rotate(public_id, expected_hash, changes):
+            seen = self._seen().get(public_id)
+            if seen is not None:
+                self._seen()[public_id] = (seen[0] + 1, seen[1])
             self._refresh(public_id, changes)
             return True
         self._refresh(public_id, {})  # another request won: drop our copy

@@ -202,9 +202,7 @@ class DatabaseStore(BaseStore):
         values = _values(record)
         try:
             with transaction.atomic(using=self.using):
-                removed, _ = (
-                    self._manager().filter(public_id=old_public_id).delete()
-                )
+                removed, _ = self._manager().filter(public_id=old_public_id).delete()
                 if not removed:
                     return False
                 self._manager().create(**values)

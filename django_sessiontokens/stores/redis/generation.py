@@ -90,7 +90,10 @@ class Generation:
     def _move_on(self, *, run_id: str | None = None, known: str = "") -> int:
         alias = self._alias()
         manager = CacheEpoch.objects.using(alias)
-        changes: dict[str, Any] = {"value": F("value") + 1, "changed_at": timezone.now()}
+        changes: dict[str, Any] = {
+            "value": F("value") + 1,
+            "changed_at": timezone.now(),
+        }
         rows = manager.filter(pk=1)
         if run_id is not None:
             # Once per restart, however many processes notice it.
@@ -100,7 +103,10 @@ class Generation:
             try:
                 with transaction.atomic(using=alias):
                     manager.create(
-                        pk=1, value=1, redis_run_id=run_id or "", changed_at=timezone.now()
+                        pk=1,
+                        value=1,
+                        redis_run_id=run_id or "",
+                        changed_at=timezone.now(),
                     )
             except IntegrityError:
                 if run_id is None:  # created meanwhile: move it on still

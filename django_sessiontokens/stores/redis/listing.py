@@ -79,7 +79,7 @@ class Listing:
             pipe.zrangebyscore(key, "-inf", upto, start=start, num=batch_size)
         found: dict[str, str] = {}
         sizes = []
-        for (_key, _upto_, named), members in zip(ranges, pipe.execute(), strict=True):
+        for (_key, _bound, named), members in zip(ranges, pipe.execute(), strict=True):
             sizes.append(len(members))
             for raw in members:
                 pid, uid = keys.split_member(text(raw)) if named else (text(raw), "")
@@ -182,7 +182,12 @@ class Listing:
             if state == "active":
                 low = "-inf" if idle is None else f"({idle}"
                 return self._search_range(
-                    client, "+inf", low, ip, offset, limit,
+                    client,
+                    "+inf",
+                    low,
+                    ip,
+                    offset,
+                    limit,
                     keep=lambda rec: not cutoffs.expired(rec),
                     minus=lambda: len(self._expired_above(client, cutoffs)),
                 )
@@ -208,7 +213,9 @@ class Listing:
         ]
         matches.sort(key=lambda rec: rec.public_id)
         matches.sort(key=lambda rec: rec.last_activity, reverse=True)
-        return min(len(matches), SEARCH_COUNT_LIMIT + 1), matches[offset : offset + limit]
+        return min(len(matches), SEARCH_COUNT_LIMIT + 1), matches[
+            offset : offset + limit
+        ]
 
     def _walk(
         self,
@@ -259,8 +266,12 @@ class Listing:
     ) -> tuple[int, list[SessionRecord]]:
         if ip:
             page, total = self._walk(
-                client, high, low, lambda r: r.ip == ip and keep(r),
-                offset + limit, count_to=SEARCH_COUNT_LIMIT + 1,
+                client,
+                high,
+                low,
+                lambda r: r.ip == ip and keep(r),
+                offset + limit,
+                count_to=SEARCH_COUNT_LIMIT + 1,
             )
         else:
             page, _accepted = self._walk(client, high, low, keep, offset + limit)

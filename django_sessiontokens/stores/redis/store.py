@@ -306,7 +306,11 @@ class RedisStore(Listing, RedisAccess, BaseStore):
         return removed
 
     def _delete(
-        self, client: Any, targets: dict[str, str], bounds: list[str], quiet: bool = False
+        self,
+        client: Any,
+        targets: dict[str, str],
+        bounds: list[str],
+        quiet: bool = False,
     ) -> tuple[list[SessionRecord], list[SessionRecord], int]:
         """Run the delete script over ``targets`` (public id -> believed
         owner) under ``bounds`` (``_bounds``; all ``""``: unconditionally):
@@ -321,7 +325,9 @@ class RedisStore(Listing, RedisAccess, BaseStore):
             groups: dict[str, list[tuple[str, str]]] = {}
             for pid, uid in targets.items():
                 # redis-py runs no script in a Cluster pipeline: one call per tag.
-                groups.setdefault(keys.tag(pid) if cluster else "", []).append((pid, uid))
+                groups.setdefault(keys.tag(pid) if cluster else "", []).append(
+                    (pid, uid)
+                )
             retry: dict[str, str] = {}
             for group in groups.values():
                 names: list[str] = []
@@ -329,7 +335,9 @@ class RedisStore(Listing, RedisAccess, BaseStore):
                 for pid, uid in group:
                     names += [self.key(pid), self._index(pid, uid)]
                     args += [pid, uid]
-                reply = scripts.run(client, "delete", [*names, *self._sets(client)], args)
+                reply = scripts.run(
+                    client, "delete", [*names, *self._sets(client)], args
+                )
                 gone = [unpack(text(m), data=False) for m in reply[0]]
                 kept = [unpack(text(m), data=False) for m in reply[1]]
                 again = dict(keys.split_member(text(m)) for m in reply[2])
@@ -369,5 +377,10 @@ class RedisStore(Listing, RedisAccess, BaseStore):
         """The cutoffs as the delete script's arguments."""
         return [
             "" if bound is None else str(micros(bound))
-            for bound in (cutoffs.now, cutoffs.idle, cutoffs.absolute, cutoffs.anonymous)
+            for bound in (
+                cutoffs.now,
+                cutoffs.idle,
+                cutoffs.absolute,
+                cutoffs.anonymous,
+            )
         ]
