@@ -170,12 +170,14 @@ def database_url(tmp_path):
 
     name = f"hredis_procs_{uuid.uuid4().hex[:12]}"
     parts = urlsplit(url)
-    with psycopg.connect(url, autocommit=True) as conn:
+    # Created and dropped from the server's maintenance database.
+    admin = urlunsplit(parts._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     try:
         yield urlunsplit(parts._replace(path=f"/{name}"))
     finally:
-        with psycopg.connect(url, autocommit=True) as conn:
+        with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
