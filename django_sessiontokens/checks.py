@@ -138,6 +138,8 @@ def check_cache_check_interval(
         value: Any = conf.CACHE_CHECK_INTERVAL
     except (TypeError, ValueError):
         value = None
+    if conf.raw("CACHE_CHECK_INTERVAL") is None:
+        value = None
     if value is not None and 0 <= value <= MAX_CACHE_CHECK_INTERVAL:
         return []
     return [
