@@ -268,9 +268,9 @@ def test_search_pages_cost_in_proportion_to_the_page(rstore, settings, monkeypat
     assert total == 12 and len(page) == 5
     assert rstore.search(cut, state="all")[0] == 1200
     monkeypatch.setattr(base, "SEARCH_COUNT_LIMIT", 100)
-    from django_sessiontokens.stores.redis import listing
+    from django_sessiontokens.stores.redis import search
 
-    monkeypatch.setattr(listing, "SEARCH_COUNT_LIMIT", 100)
+    monkeypatch.setattr(search, "SEARCH_COUNT_LIMIT", 100)
     assert rstore.search(cut)[0] == 101  # "more than 100"
     assert rstore.search(cut, state="all")[0] == 101
     total, page = rstore.search(cut, ip="192.0.2.1", limit=3)
