@@ -276,3 +276,19 @@ def test_search_pages_cost_in_proportion_to_the_page(rstore, settings, monkeypat
     total, page = rstore.search(cut, ip="192.0.2.1", limit=3)
     assert (total, len(page)) == (101, 3)
     assert rstore.search(cut, ip="192.0.2.99") == (0, [])
+
+
+def test_create_many_is_pipelined_and_skips_taken_ids(rstore, redis_client):
+    from tests.test_round_trips import redis_round_trips
+
+    taken = make("1")
+    rstore.create(taken)
+    records = [make(str(i % 3)) for i in range(30)] + [taken.replace(data="x")]
+    with redis_round_trips() as sent:
+        created = rstore.create_many(records)
+    assert created == [r.public_id for r in records[:30]]
+    assert len(sent) <= 3
+    assert rstore.get(taken.public_id).data == taken.data
+    assert rstore.count() == 31
+    assert len(rstore.for_user("0")) == 10
+    assert redis_client.zcard(rstore.auth_key()) == 31
