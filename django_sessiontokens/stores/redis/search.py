@@ -51,19 +51,27 @@ class Search:
 
         Without filters the page is read by walking the activity set from
         the most recent down (down to the idle cutoff for ``"active"``),
-        ``CHUNK`` records per round trip, skipping what ``cutoffs`` says is
-        expired: it costs in proportion to ``offset + limit`` plus the
-        expired sessions not yet purged among them. The total is
-        ``ZCOUNT`` of the activity range minus the sessions of that range
-        that another bound expires (read from the ``auth`` and ``expiry``
-        ranges, i.e. in proportion to what awaits the purge), capped at
-        ``SEARCH_COUNT_LIMIT + 1``. It counts members of the activity set,
-        so a session whose key vanished without a purge is counted until a
-        walk or the purge reaches it.
+        ``CHUNK`` records per pipelined round trip, skipping what
+        ``cutoffs.expired`` says is expired: it costs in proportion to
+        ``offset + limit`` plus the expired sessions not yet purged among
+        them.
 
-        ``user_ids`` reads those users' indexes (in proportion to their
-        sessions); ``ip`` must read every session of the range, so it costs
-        in proportion to them (the total counts them exactly up to the cap).
+        The total counts members of the activity set: for ``"active"``,
+        ``ZCOUNT`` of the range above the idle cutoff minus those of that
+        range that the stored expiry or the absolute limit expires (read
+        from the ``expiry`` and ``auth`` ranges, i.e. in proportion to the
+        sessions awaiting the purge, at most ``SEARCH_COUNT_LIMIT + 1`` of
+        each); for ``"expired"``, those plus ``ZCOUNT`` at or below the idle
+        cutoff; for ``"all"``, the whole set. It is exact up to
+        ``SEARCH_COUNT_LIMIT`` (reported as ``SEARCH_COUNT_LIMIT + 1``
+        above) while fewer sessions than that await the purge; a session
+        whose key vanished without a script (never by its TTL, which the
+        expiry range covers) is counted until a walk or the purge meets it.
+
+        Filters cost more: ``user_ids`` reads those users' indexes (in
+        proportion to their sessions, as ``for_user``); ``ip`` reads every
+        session of the range (in proportion to them), its total counted
+        exactly up to the cap.
         """
         if user_ids is not None:
             return self._search_users(cutoffs, user_ids, ip, state, offset, limit)
