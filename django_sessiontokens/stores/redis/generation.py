@@ -7,16 +7,21 @@ finds that Redis restarted (its ``run_id`` differs from the one recorded in
 the row: copies restored from RDB/AOF may predate later writes). Each
 process checks at most once per ``SESSIONTOKENS_CACHE_CHECK_INTERVAL``
 seconds (one SQL query and one ``INFO server``), so a warm read costs no SQL.
+
+A new generation is a random 62-bit number, not a count: one moved on inside
+a transaction that is then rolled back is never chosen again by another
+process, so copies made under it are trusted by nobody (this process reads
+the real one at its next check).
 """
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from django.db import IntegrityError, router, transaction
-from django.db.models import F
 from django.utils import timezone
 
 from django_sessiontokens.conf import conf
@@ -90,10 +95,8 @@ class Generation:
     def _move_on(self, *, run_id: str | None = None, known: str = "") -> int:
         alias = self._alias()
         manager = CacheEpoch.objects.using(alias)
-        changes: dict[str, Any] = {
-            "value": F("value") + 1,
-            "changed_at": timezone.now(),
-        }
+        fresh = secrets.randbits(62)
+        changes: dict[str, Any] = {"value": fresh, "changed_at": timezone.now()}
         rows = manager.filter(pk=1)
         if run_id is not None:
             # Once per restart, however many processes notice it.
@@ -104,7 +107,7 @@ class Generation:
                 with transaction.atomic(using=alias):
                     manager.create(
                         pk=1,
-                        value=1,
+                        value=fresh,
                         redis_run_id=run_id or "",
                         changed_at=timezone.now(),
                     )
