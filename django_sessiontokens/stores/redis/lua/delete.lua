@@ -25,6 +25,8 @@ local function expired(f)
   return absolute ~= nil and tonumber(started(f)) <= absolute
 end
 local out, live, retry, dead, count = {}, {}, {}, {}, 0
+-- What leaves the {all} sets, removed many members per command at the end.
+local names, pids = {}, {}
 for i = 1, n do
   local key, index = KEYS[2 * i - 1], KEYS[2 * i]
   local pid, believed = ARGV[5 + 2 * i], ARGV[6 + 2 * i]
@@ -47,16 +49,23 @@ for i = 1, n do
       if quiet ~= '1' then out[#out + 1] = m end
     end
     if uid ~= '' then redis.call('ZREM', index, pid) end
-    if S then
-      sets_remove(S, pid, uid)
-      if believed ~= '' and believed ~= uid then
-        redis.call('ZREM', S.expiry, pid .. ' ' .. believed)
-      end
+    pids[#pids + 1] = pid
+    names[#names + 1] = pid
+    if uid ~= '' then names[#names + 1] = pid .. ' ' .. uid end
+    if believed ~= '' and believed ~= uid then
+      names[#names + 1] = pid .. ' ' .. believed
     end
   end
 end
 -- Many keys per command: far fewer calls than one per session.
-for i = 1, #dead, 500 do
-  redis.call('DEL', unpack(dead, i, math.min(i + 499, #dead)))
+local function each(list, call)
+  for i = 1, #list, 500 do call(unpack(list, i, math.min(i + 499, #list))) end
+end
+each(dead, function(...) redis.call('DEL', ...) end)
+if S then
+  each(names, function(...) redis.call('ZREM', S.expiry, ...) end)
+  for _, set in ipairs({S.activity, S.auth, S.anon}) do
+    each(pids, function(...) redis.call('ZREM', set, ...) end)
+  end
 end
 return {out, live, retry, count}
