@@ -245,6 +245,15 @@ class CachedDatabaseStore(RedisAccess, BaseStore):
         except StoreUnavailable as exc:
             self._failed(exc)
 
+    def _drop(self, public_id: str) -> None:
+        """Delete a copy found stale: the next read fills it afresh."""
+        try:
+            key = self.key(public_id)
+            with self.guard():
+                self.client().delete(key)
+        except StoreUnavailable as exc:
+            self._failed(exc)
+
     def update(self, public_id: str, changes: dict[str, Any]) -> None:
         seen = self._seen().get(public_id)
         try:
@@ -254,7 +263,7 @@ class CachedDatabaseStore(RedisAccess, BaseStore):
                 self.db.update(public_id, changes, unless_newer_than=seen)
         except StaleCopy:
             self._seen().pop(public_id, None)
-            self._refresh(public_id, {})  # the copy is stale: drop it
+            self._drop(public_id)
             raise
         if seen is not None:  # a second save of the request builds on this one
             self._seen()[public_id] = (seen[0] + 1, seen[1])
