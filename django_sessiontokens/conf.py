@@ -58,6 +58,7 @@ DEFAULTS: dict[str, Any] = {
     "REDIS_CLIENT": None,
     "REDIS_KEY_PREFIX": "sessiontokens",
     "CACHE_TIMEOUT": 300,
+    "CACHE_CHECK_INTERVAL": 2,
     "ROTATE_INTERVAL": None,
     "ROTATION_GRACE": 30,
     "MAX_SESSIONS_PER_USER": None,
@@ -198,6 +199,13 @@ class Settings:
     @live
     def CACHE_TIMEOUT(self) -> float | None:
         return seconds(self.raw("CACHE_TIMEOUT"))
+
+    @live
+    def CACHE_CHECK_INTERVAL(self) -> float:
+        """cached_db: how often each process re-reads the cache generation
+        (and Redis's run_id); the bound on serving an ended session or a
+        stale copy when Redis missed a change."""
+        return seconds(self.raw("CACHE_CHECK_INTERVAL")) or 0.0
 
     # Rotation and binding ---------------------------------------------------
     @live

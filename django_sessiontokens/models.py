@@ -13,7 +13,8 @@ class Session(models.Model):
     """A session. Holds the SHA-256 of the token's secret, never the token."""
 
     public_id = models.CharField(_("session id"), max_length=32, primary_key=True)
-    secret_hash = models.CharField(max_length=64, editable=False)
+    #: 64 hex characters, one more for a moving tombstone's mark.
+    secret_hash = models.CharField(max_length=72, editable=False)
     retired_hashes = models.TextField(blank=True, default="", editable=False)
     rotated_at = models.DateTimeField(null=True, blank=True, editable=False)
     sealed_secret = models.CharField(

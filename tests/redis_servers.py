@@ -57,12 +57,22 @@ def wait_until(check, *, timeout: float = 10.0, what: str = "condition") -> None
 
 
 class RedisServer:
-    """One ``redis-server`` without persistence on a port of its own."""
+    """One ``redis-server`` on a port of its own: without persistence, or
+    with ``persist=True`` an append-only file in ``workdir`` written on every
+    command, so a restart finds the data of the moment it stopped."""
 
-    def __init__(self, port: int | None = None, *, workdir: Path, cluster=False):
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        workdir: Path,
+        cluster=False,
+        persist: bool = False,
+    ):
         self.port = port or free_port(cluster=cluster)
         self.workdir = workdir
         self.cluster = cluster
+        self.persist = persist
         self.process: subprocess.Popen | None = None
 
     @property
@@ -79,7 +89,9 @@ class RedisServer:
             "--save",
             "",
             "--appendonly",
-            "no",
+            "yes" if self.persist else "no",
+            "--appendfsync",
+            "always",
             "--daemonize",
             "no",
             "--dir",

@@ -124,3 +124,58 @@ def test_purge_on_the_cluster(rc, user):
     assert sum(services.purge_expired(now=later)) == 1
     assert c.get("/whoami/").json()["user"] is None
     assert keys(rc) == []
+
+
+def store_level(rc):
+    from django_sessiontokens.stores.redis import RedisStore
+
+    return RedisStore()
+
+
+def test_tombstones_and_replace_on_the_cluster(rc, user):
+    from tests.test_redis_store import make
+
+    store = store_level(rc)
+    old = make(None)
+    store.create(old)
+    assert store.mark_moving(old.public_id, old.secret_hash)
+    assert store.get(old.public_id) is None and store.peek(old.public_id).moving
+    new = make(str(user.pk))
+    assert store.replace(old.public_id, new) is True  # BaseStore's, not atomic
+    assert store.peek(old.public_id) is None
+    assert [r.public_id for r in store.for_user(str(user.pk))] == [new.public_id]
+    # Ended between mark and replace: nothing is inserted.
+    assert store.mark_moving(new.public_id, new.secret_hash)
+    store.delete([new.public_id])
+    newer = make(str(user.pk))
+    assert store.replace(new.public_id, newer) is False
+    assert store.peek(newer.public_id) is None
+    assert keys(rc, "sessiontokens:*:s:*") == []
+    for name in ("expiry", "activity", "auth", "anon"):
+        assert rc.zcard(f"sessiontokens:{{all}}:{name}") == 0, name
+
+
+def test_a_lowered_limit_is_purged_by_range_on_the_cluster(rc, user, settings):
+    from django_sessiontokens.stores.redis import RedisStore
+    from tests.test_redis_store import make
+
+    store = store_level(rc)
+    now = timezone.now()
+    idle = make(str(user.pk), last_activity=now - timedelta(seconds=300))
+    anon = make(None, last_activity=now - timedelta(seconds=300))
+    keep = make(str(user.pk))
+    for record in (idle, anon, keep):
+        store.create(record)
+    # Another process (that never saw it) writes it: the owner is found.
+    RedisStore().update(keep.public_id, {"ip": "192.0.2.77"})
+    settings.SESSIONTOKENS_IDLE_TIMEOUT = 120
+    settings.SESSION_COOKIE_AGE = 120
+    cut = cutoffs(timezone.now())
+    assert store.count_expired(cut) == 2
+    assert store.search(cut)[0] == 1
+    assert store.search(cut, state="expired")[0] == 1
+    removed = {r.public_id for b in store.purge_expired(cut, batch_size=10) for r in b}
+    assert removed == {idle.public_id, anon.public_id}
+    assert [r.public_id for r in store.all()] == [keep.public_id]
+    assert rc.zcard("sessiontokens:{all}:anon") == 0
+    assert rc.zcard("sessiontokens:{all}:activity") == 1

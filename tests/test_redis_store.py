@@ -336,70 +336,96 @@ def test_scripts_are_loaded_again_after_script_flush(rstore, redis_client):
     assert len(sent) == 1  # cached again by the EVAL
 
 
-def test_each_thread_reads_over_a_connection_of_its_own(rstore):
+def test_threads_share_connections_through_the_free_list(rstore):
     import threading
 
-    from django_sessiontokens.stores.redis_base import own_connection
+    from django_sessiontokens.stores.redis.connection import free_list
 
     record = make(1)
     rstore.create(record)
-    pool = rstore.client().connection_pool
+    lender = free_list(rstore.client().connection_pool)
     assert rstore.get(record.public_id) == record
-    mine = own_connection(pool)
-    assert own_connection(pool) is mine
+    [mine] = lender.free  # lent for the command, then given back
     seen = []
 
     def other_thread():
-        seen.append((rstore.get(record.public_id), own_connection(pool)))
+        seen.append((rstore.get(record.public_id), list(lender.free)))
 
     thread = threading.Thread(target=other_thread)
     thread.start()
     thread.join()
-    [(found, theirs)] = seen
+    [(found, free)] = seen
     assert found == record
-    assert theirs is not mine
+    assert free == [mine]  # a new thread reused the connection
+    # Two commands at once: the second borrower gets a connection of its own.
+    first = lender.take()
+    second = lender.take()
+    assert first is mine and second is not mine
+    lender.give(second)
+    lender.give(first)
+    assert list(lender.free) == [second, first]  # LIFO: first is lent next
+    assert lender.take() is first
+    lender.give(first)
+
+
+def test_the_free_list_is_bounded_and_closes_what_it_drops(rstore, monkeypatch):
+    from django_sessiontokens.stores.redis import connection
+
+    pool = rstore.client().connection_pool
+    lender = connection.FreeList(pool, size=2)
+    conns = [lender.take() for _ in range(3)]
+    for conn in conns:
+        conn.connect()
+        lender.give(conn)
+    assert list(lender.free) == conns[:2]
+    assert conns[2]._sock is None  # closed, not kept
+    lender.close()
+    assert not lender.free and all(c._sock is None for c in conns)
 
 
 def test_a_connection_killed_by_the_server_is_replaced(rstore, redis_client):
-    from django_sessiontokens.stores.redis_base import own_connection
+    from django_sessiontokens.stores.redis.connection import free_list
 
     record = make(1)
     rstore.create(record)
     assert rstore.get(record.public_id) == record
     redis_client.client_kill_filter(_type="normal", skipme=False)
     assert rstore.get(record.public_id) == record  # retried, no error
-    conn = own_connection(rstore.client().connection_pool)
+    lender = free_list(rstore.client().connection_pool)
     assert rstore.get(record.public_id) == record
-    assert own_connection(rstore.client().connection_pool) is conn
+    conn = lender.free[-1]
+    assert rstore.get(record.public_id) == record
+    assert lender.free[-1] is conn
 
 
 def test_a_forked_child_never_uses_its_parents_connection(rstore):
     import os
 
-    from django_sessiontokens.stores.redis_base import own_connection
+    from django_sessiontokens.stores.redis.connection import free_list
 
     record = make(1)
     rstore.create(record)
     assert rstore.get(record.public_id) == record
-    parents = own_connection(rstore.client().connection_pool)
+    lender = free_list(rstore.client().connection_pool)
+    [parents] = lender.free
     pid = os.fork()
     if pid == 0:  # the child: its own connection, then leave at once
         ok = rstore.get(record.public_id) == record
-        ok = ok and own_connection(rstore.client().connection_pool) is not parents
+        ok = ok and list(lender.free) != [parents] and len(lender.free) == 1
         os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     # The child closed nothing of the parent's: the same connection still works.
     assert rstore.get(record.public_id) == record
-    assert own_connection(rstore.client().connection_pool) is parents
+    assert list(lender.free) == [parents]
 
 
 def test_green_threads_use_the_pool(rstore, monkeypatch):
     """With sockets patched (gevent, eventlet), greenlets share a thread, so
-    no thread-owned connection is used."""
+    no connection of the free list is used."""
     import socket
 
-    from django_sessiontokens.stores import redis_base
+    from django_sessiontokens.stores.redis import connection
 
     record = make(1)
     rstore.create(record)
@@ -409,6 +435,6 @@ def test_green_threads_use_the_pool(rstore, monkeypatch):
 
     monkeypatch.setattr(socket, "socket", GreenSocket)
     made = []
-    monkeypatch.setattr(redis_base, "own_connection", made.append)
+    monkeypatch.setattr(connection, "free_list", made.append)
     assert rstore.get(record.public_id) == record
     assert made == []

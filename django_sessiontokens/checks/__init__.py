@@ -28,6 +28,8 @@ E021      SESSIONTOKENS_REDIS_CACHE is not a string, or REDIS_CLIENT is not
           a callable or an importable dotted path
 E022      a "__Http-" / "__Host-Http-" cookie name without HttpOnly or
           Secure (or, for "__Host-Http-", with a domain or another path)
+E023      SESSIONTOKENS_CACHE_CHECK_INTERVAL is not a number of seconds (or
+          a timedelta) from 0 to 60
 W001      (deploy) SESSION_COOKIE_SECURE is False
 W002      (deploy) SESSION_COOKIE_HTTPONLY is False
 W003      (deploy) SESSION_COOKIE_SAMESITE is None
@@ -50,6 +52,7 @@ from django_sessiontokens.checks.setup import (
     check_redis,
 )
 from django_sessiontokens.checks.values import (
+    check_cache_check_interval,
     check_choices,
     check_lifecycle,
     check_timeouts,
@@ -66,6 +69,7 @@ ALL_CHECKS = (
     check_lifecycle,
     check_values,
     check_http_prefix,
+    check_cache_check_interval,
 )
 
 

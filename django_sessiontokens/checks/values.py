@@ -202,6 +202,29 @@ def check_lifecycle(
     return errors
 
 
+#: Longest cache check interval accepted: it bounds how long a process may
+#: serve an ended session from a cache Redis missed a change of.
+MAX_CACHE_CHECK_INTERVAL = 60.0
+
+
+def check_cache_check_interval(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[Error]:
+    value = _raw_seconds("CACHE_CHECK_INTERVAL")
+    if isinstance(value, float) and 0 <= value <= MAX_CACHE_CHECK_INTERVAL:
+        return []
+    return [
+        Error(
+            "SESSIONTOKENS_CACHE_CHECK_INTERVAL must be a number of seconds "
+            f"(or a timedelta) from 0 to {MAX_CACHE_CHECK_INTERVAL:g}, not "
+            f"{conf.raw('CACHE_CHECK_INTERVAL')!r}.",
+            hint="It bounds how long a process may serve a session ended while "
+            "Redis was unreachable; the default is 2 seconds.",
+            id="sessiontokens.E023",
+        )
+    ]
+
+
 def check_values(
     app_configs: Sequence[Any] | None = None, **kwargs: Any
 ) -> list[Error]:

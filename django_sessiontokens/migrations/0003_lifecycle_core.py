@@ -12,6 +12,11 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.AlterField(
+            model_name='session',
+            name='secret_hash',
+            field=models.CharField(editable=False, max_length=72),
+        ),
         migrations.CreateModel(
             name='CacheEpoch',
             fields=[

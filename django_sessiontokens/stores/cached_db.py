@@ -1,22 +1,40 @@
 """Database store with Redis in front for reads.
 
 The database is the source of truth; Redis holds a copy of each record read
-recently (``P:{T}:c:<public id>``, a string laid out as the redis engine's:
-``m``, a newline, the data; TTL = ``SESSIONTOKENS_CACHE_TIMEOUT`` or the time
-left, whichever is shorter). Every write goes to the database
-first. Two markers (the strings ``gone`` and ``nocache`` in place of a copy,
-which always starts with ``{``) keep stale copies out:
+recently (``keys.copy``: ``P:{T}:c:<generation>:<public id>``, the redis
+engine's stored value, ``codec``; TTL = ``SESSIONTOKENS_CACHE_TIMEOUT`` or
+the time left, whichever is shorter). Every write goes to the database
+first. Two markers in place of a copy keep stale copies out:
 
-* ``gone``: the session was ended. Written after the database delete; readers
-  treat it as gone. A reader that read the row just before the delete cannot
-  put it back, because filling the cache is "only if absent".
+* ``gone``: the session was ended (or is being rotated away). Written after
+  the database change; readers treat it as gone. A reader that read the row
+  just before cannot put it back: filling the cache is "only if absent".
 * ``nocache``: a write found no copy to refresh. Readers go to the database
   and do not fill the cache until it expires, so a slower reader cannot cache
   the row as it was before the write.
 
+**The generation** (``models.CacheEpoch``) makes the cache safe when Redis
+cannot be told about a change. A process that fails to refresh or mark a
+copy after a database write or delete moves the generation on, in the
+database, in the same code path (no marker waits in process memory). Every
+process re-reads the generation at most once per
+``SESSIONTOKENS_CACHE_CHECK_INTERVAL`` (2 s by default) and, in the same
+check, Redis's ``run_id``: a Redis restarted (with old data from RDB/AOF, or
+empty) moves the generation on too. Copies are keyed by the generation they
+were made under, so older copies are never used. Hence no process serves an
+ended session, or a copy older than an acknowledged write, for longer than
+the check interval (plus the request's own duration), and a warm read adds
+no SQL (the check runs at most once per interval, not per request).
+
+**Write-through guard**: a write whose base record came from a copy is
+applied only if the row still has the copy's version or was written after
+the copy was read (``DatabaseStore.update(unless_newer_than=...)``), so a
+stale copy served inside that bound is never written over newer database
+state: ``StaleCopy`` (the request fails, nothing acknowledged is lost) and
+the copy is dropped.
+
 When Redis does not answer, everything falls back to the database with a
-(rate-limited) warning; markers that could not be written are kept in this
-process and written as soon as Redis answers again.
+(rate-limited) warning.
 """
 
 from __future__ import annotations
@@ -24,18 +42,20 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from django.core.signals import setting_changed
 from django.db import transaction
+from django.utils import timezone
 
 from django_sessiontokens.conf import conf
-from django_sessiontokens.core import tokens
-from django_sessiontokens.exceptions import StoreUnavailable
-from django_sessiontokens.stores import redis_base as r
+from django_sessiontokens.exceptions import StaleCopy, StoreUnavailable
 from django_sessiontokens.stores.base import BaseStore, SessionRecord
 from django_sessiontokens.stores.db import DatabaseStore
+from django_sessiontokens.stores.redis import codec, generation, keys, scripts
+from django_sessiontokens.stores.redis.connection import RedisAccess, call
 
 if TYPE_CHECKING:
     from django_sessiontokens.core.policy import Cutoffs
@@ -47,48 +67,38 @@ GONE_TTL = 60_000
 NOCACHE_TTL = 10_000
 #: At most one "Redis is down" warning per this many seconds.
 WARNING_INTERVAL = 60.0
+#: Copies remembered per thread for the write-through guard.
+SEEN = 100
 
 GONE = b"gone"
 NOCACHE = b"nocache"
 
-# KEYS: copy. ARGV: ttl ms ('' = keep), nocache ttl ms, '1' if data follows
-# else '', data, then position, value pairs of the fields that change. Apply
-# the changes to a live copy; with no copy, or nothing to apply, mark
-# nocache. Never overwrites "gone".
-_REFRESH = (
-    r.LUA_FIELDS
-    + """
-local raw = redis.call('GET', KEYS[1])
-if raw == 'gone' then return 0 end
-if raw and raw ~= 'nocache' and (ARGV[3] == '1' or #ARGV > 4) then
-  local f, data = fields(raw)
-  for i = 5, #ARGV, 2 do f[tonumber(ARGV[i])] = ARGV[i + 1] end
-  if ARGV[3] == '1' then data = ARGV[4] end
-  if ARGV[1] ~= '' then
-    redis.call('SET', KEYS[1], join(f, data), 'PX', ARGV[1])
-  else
-    redis.call('SET', KEYS[1], join(f, data), 'KEEPTTL')
-  end
-  return 1
-end
-redis.call('SET', KEYS[1], 'nocache', 'PX', ARGV[2])
-return 2
-"""
-)
 
-
-class CachedDatabaseStore(r.RedisBase, BaseStore):
+class CachedDatabaseStore(RedisAccess, BaseStore):
     name = "cached_db"
 
-    def __init__(self, db: DatabaseStore | None = None) -> None:
+    def __init__(
+        self,
+        db: DatabaseStore | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.db = db or DatabaseStore()
-        #: Markers that could not be written: public id -> "gone"/"nocache".
-        self._pending: dict[str, str] = {}
-        self._lock = threading.Lock()
+        self.epoch = generation.Generation(self, clock=clock)
         self._warned_at = 0.0
+        #: This thread's copies read: public id -> (version, when read).
+        self._local = threading.local()
+        setting_changed.connect(self._setting_changed)
+
+    def _setting_changed(self, *, setting: str, **kwargs: Any) -> None:
+        if setting == "CACHES" or setting.startswith(
+            ("SESSIONTOKENS_REDIS_", "SESSIONTOKENS_CACHE_")
+        ):
+            self.epoch.expire()
 
     def key(self, public_id: str) -> str:
-        return f"{self.prefix()}:{{{public_id[: tokens.TAG_LENGTH]}}}:c:{public_id}"
+        """The copy's key under the current generation."""
+        return keys.copy(self.prefix(), self.epoch.current(), public_id)
 
     # Redis plumbing ---------------------------------------------------------
     def _warn(self, exc: StoreUnavailable) -> None:
@@ -104,47 +114,41 @@ class CachedDatabaseStore(r.RedisBase, BaseStore):
             exc,
         )
 
-    def _remember(self, public_ids: Iterable[str], state: str) -> None:
-        with self._lock:
-            for public_id in public_ids:
-                if self._pending.get(public_id) != "gone":
-                    self._pending[public_id] = state
+    def _failed(self, exc: StoreUnavailable) -> None:
+        """Redis missed a change: no copy made before it may be used."""
+        self._warn(exc)
+        self.epoch.move_on()
 
-    def _flush_pending(self) -> None:
-        """Write the markers that failed while Redis was down."""
-        if not self._pending:
-            return
-        with self._lock:
-            pending, self._pending = self._pending, {}
+    def _seen(self) -> dict[str, tuple[int, datetime]]:
+        found: dict[str, tuple[int, datetime]] | None = getattr(
+            self._local, "seen", None
+        )
+        if found is None or len(found) > SEEN:
+            found = self._local.seen = {}
+        return found
+
+    def _mark(self, public_ids: Sequence[str], marker: bytes, ttl: int) -> None:
         try:
-            self._mark_gone([p for p, state in pending.items() if state == "gone"])
             with self.guard():
-                for public_id, state in pending.items():
-                    if state == "nocache":
-                        key = self.key(public_id)
-                        self.run(_REFRESH, [key], ["", NOCACHE_TTL, "", ""])
-        except StoreUnavailable:
-            for state in ("nocache", "gone"):
-                self._remember([p for p, s in pending.items() if s == state], state)
-            raise
-
-    def _mark_gone(self, public_ids: Iterable[str]) -> None:
-        with self.guard():
-            pipe = self.client().pipeline(transaction=False)
-            for public_id in dict.fromkeys(public_ids):
-                pipe.set(self.key(public_id), GONE, px=GONE_TTL)
-            if len(pipe):
-                pipe.execute()
+                pipe = self.client().pipeline(transaction=False)
+                for public_id in dict.fromkeys(public_ids):
+                    pipe.set(self.key(public_id), marker, px=ttl)
+                if len(pipe):
+                    pipe.execute()
+        except StoreUnavailable as exc:
+            self._failed(exc)
 
     def _ttl(self, expires_at: datetime) -> int:
-        return r.ttl_ms(expires_at, conf.CACHE_TIMEOUT)
+        return codec.ttl_ms(expires_at, conf.CACHE_TIMEOUT)
 
     # Reads ------------------------------------------------------------------
     def get(self, public_id: str) -> SessionRecord | None:
+        seen = self._seen()
+        seen.pop(public_id, None)
         try:
-            self._flush_pending()
+            key = self.key(public_id)
             with self.guard():
-                raw = r.call(self.client(), "GET", self.key(public_id))
+                raw = call(self.client(), "GET", key)
         except StoreUnavailable as exc:
             self._warn(exc)
             return self.db.get(public_id)
@@ -154,21 +158,29 @@ class CachedDatabaseStore(r.RedisBase, BaseStore):
             if raw == GONE:
                 return None
             if raw != NOCACHE:
-                return r.unpack(raw)
+                copy = codec.unpack(raw)
+                if copy.moving:  # never stored, but never served either
+                    return None
+                seen[public_id] = (copy.version, timezone.now())
+                return copy
         record = self.db.get(public_id)
         if record is None or raw:  # raw: "nocache"
             return record
         try:
             with self.guard():
                 self.client().set(
-                    self.key(public_id),
-                    r.pack_record(record),
+                    key,
+                    codec.pack_record(record),
                     px=self._ttl(record.expires_at),
                     nx=True,  # never over a marker written meanwhile
                 )
         except StoreUnavailable as exc:
             self._warn(exc)
         return record
+
+    def peek(self, public_id: str) -> SessionRecord | None:
+        """From the database: the cache never holds a moving tombstone."""
+        return self.db.peek(public_id)
 
     def for_user(self, user_id: str) -> list[SessionRecord]:
         return self.db.for_user(user_id)
@@ -190,22 +202,29 @@ class CachedDatabaseStore(r.RedisBase, BaseStore):
     def count(self) -> int:
         return self.db.count()
 
+    def count_expired(self, cutoffs: Cutoffs) -> int:
+        return self.db.count_expired(cutoffs)
+
     def all(self) -> Iterator[SessionRecord]:
         return self.db.all()
 
     # Writes: database first -------------------------------------------------
-    def create(self, record: SessionRecord) -> None:
-        self.db.create(record)
+    def _cache(self, record: SessionRecord) -> None:
+        """A copy of a row just written (no stale copy of a new id exists,
+        so failing here needs no new generation)."""
         try:
-            self._flush_pending()
             with self.guard():
                 self.client().set(
                     self.key(record.public_id),
-                    r.pack_record(record),
+                    codec.pack_record(record),
                     px=self._ttl(record.expires_at),
                 )
         except StoreUnavailable as exc:
             self._warn(exc)
+
+    def create(self, record: SessionRecord) -> None:
+        self.db.create(record)
+        self._cache(record)
 
     def create_many(self, records: Sequence[SessionRecord]) -> list[str]:
         """Bulk insert (imports); the cache fills on first read."""
@@ -218,15 +237,22 @@ class CachedDatabaseStore(r.RedisBase, BaseStore):
             args += ["1", changes["data"]]
         else:
             args += ["", ""]
-        args += r.pack_changes(changes)
+        args += codec.pack_changes(changes)
         try:
-            self._flush_pending()
+            key = self.key(public_id)
             with self.guard():
-                self.run(_REFRESH, [self.key(public_id)], args)
+                scripts.run(self.client(), "refresh", [key], args)
         except StoreUnavailable as exc:
-            # Without the marker a stale copy could outlive this write.
-            self._remember([public_id], "nocache")
-            self._warn(exc)
+            self._failed(exc)
+
+    def _drop(self, public_id: str) -> None:
+        """Delete a copy found stale: the next read fills it afresh."""
+        try:
+            key = self.key(public_id)
+            with self.guard():
+                self.client().delete(key)
+        except StoreUnavailable as exc:
+            self._failed(exc)
 
     def update(
         self,
@@ -235,39 +261,67 @@ class CachedDatabaseStore(r.RedisBase, BaseStore):
         *,
         base: SessionRecord | None = None,
     ) -> None:
-        self.db.update(public_id, changes)
+        seen = self._seen().get(public_id)
+        if "data" not in changes:
+            # A touch (last activity, client details) loses nothing if its
+            # copy was stale; refusing it would sign a reader out.
+            seen = None
+        try:
+            if seen is None:
+                self.db.update(public_id, changes)
+            else:
+                self.db.update(public_id, changes, unless_newer_than=seen)
+        except StaleCopy:
+            self._seen().pop(public_id, None)
+            self._drop(public_id)
+            raise
+        if seen is not None:  # a second save of the request builds on this one
+            self._seen()[public_id] = (seen[0] + 1, seen[1])
         self._refresh(public_id, changes)
 
     def rotate(
         self, public_id: str, expected_hash: str, changes: dict[str, Any]
     ) -> bool:
         if self.db.rotate(public_id, expected_hash, changes):
+            seen = self._seen().get(public_id)
+            if seen is not None:
+                self._seen()[public_id] = (seen[0] + 1, seen[1])
             self._refresh(public_id, changes)
             return True
         self._refresh(public_id, {})  # another request won: drop our copy
         return False
 
+    def mark_moving(self, public_id: str, expected_hash: str) -> bool:
+        moved = self.db.mark_moving(public_id, expected_hash)
+        if moved:
+            self._mark([public_id], GONE, GONE_TTL)  # its token stops now
+        else:
+            self._refresh(public_id, {})
+        return moved
+
+    def replace(self, old_public_id: str, record: SessionRecord) -> bool:
+        replaced = self.db.replace(old_public_id, record)
+        self._gone([old_public_id])
+        if replaced:
+            self._cache(record)
+        return replaced
+
     def _gone(self, public_ids: Sequence[str]) -> None:
-        try:
-            self._flush_pending()
-            self._mark_gone(public_ids)
-        except StoreUnavailable as exc:
-            self._remember(public_ids, "gone")
-            self._warn(exc)
+        ids = list(public_ids)
+        if not ids:
+            return
+        self._mark(ids, GONE, GONE_TTL)
+        if transaction.get_connection(self.db.using).in_atomic_block:
+            # The change is not visible to other readers before the commit:
+            # mark again then, however long the transaction ran.
+            transaction.on_commit(
+                lambda: self._mark(ids, GONE, GONE_TTL), using=self.db.using
+            )
 
     def delete(self, public_ids: Sequence[str]) -> list[SessionRecord]:
         removed = self.db.delete(public_ids)
-        if public_ids:
-            ids = list(public_ids)
-            self._gone(ids)
-            if transaction.get_connection(self.db.using).in_atomic_block:
-                # The delete is not visible to other readers before the
-                # commit: mark again then, however long the transaction ran.
-                transaction.on_commit(lambda: self._gone(ids), using=self.db.using)
+        self._gone(public_ids)
         return removed
-
-    def count_expired(self, cutoffs: Cutoffs) -> int:
-        return self.db.count_expired(cutoffs)
 
     def purge_expired(
         self, cutoffs: Cutoffs, *, batch_size: int, dry_run: bool = False
