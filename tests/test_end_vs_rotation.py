@@ -14,6 +14,7 @@ import threading
 from itertools import product
 
 import pytest
+from django.db import connections
 from django.test import Client
 from django.urls import reverse
 
@@ -71,11 +72,14 @@ def test_an_ended_session_stays_ended_against_a_rotation_in_flight(engine, setti
         answered = {}
 
         def in_flight(victim=victim, kind=kind, when=when, answered=answered):
-            answered["status"] = victim.get(
-                "/in-flight/",
-                {"kind": kind, "when": when, "username": "alice"},
-                REMOTE_ADDR=CAFE if kind == "binding" else HOME,
-            ).status_code
+            try:
+                answered["status"] = victim.get(
+                    "/in-flight/",
+                    {"kind": kind, "when": when, "username": "alice"},
+                    REMOTE_ADDR=CAFE if kind == "binding" else HOME,
+                ).status_code
+            finally:
+                connections.close_all()  # this thread's, or they pile up
 
         thread = threading.Thread(target=in_flight)
         thread.start()
