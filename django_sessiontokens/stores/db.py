@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connections, router, transaction
@@ -26,7 +28,8 @@ def _field(name: str) -> Any:
 
 class _Statements:
     """SQL of the hot path (read by public id, update by public id) for one
-    database, with the converters the ORM would apply."""
+    database, with the converters the ORM would apply. The purge's SQL is
+    ``_PurgeSQL``."""
 
     def __init__(self, connection: Any) -> None:
         self.vendor = connection.vendor
@@ -38,23 +41,6 @@ class _Statements:
         columns = ", ".join(quote(_field(name).column) for name in _COLUMNS)
         # Identifiers come from the model and are quoted; values are parameters.
         self.select = f"SELECT {columns} FROM {self._table} WHERE {self._key} = %s"  # noqa: S608
-        expires = quote(_field("expires_at").column)
-        rows = {"postgresql": "ctid", "sqlite": "rowid"}.get(connection.vendor)
-        self.purge: str | None = None
-        if rows == "ctid":
-            # The outer condition is checked again on the current row version,
-            # so a session touched meanwhile is kept.
-            self.purge = (
-                f"DELETE FROM {self._table} WHERE ctid = ANY(ARRAY("  # noqa: S608
-                f"SELECT ctid FROM {self._table} WHERE {expires} <= %s LIMIT %s)) "
-                f"AND {expires} <= %s"
-            )
-        elif rows == "rowid":
-            self.purge = (
-                f"DELETE FROM {self._table} WHERE rowid IN ("  # noqa: S608
-                f"SELECT rowid FROM {self._table} WHERE {expires} <= %s LIMIT %s) "
-                f"AND {expires} <= %s"
-            )
         self._converters = []
         for name in _COLUMNS:
             col = _field(name).get_col(table)
@@ -236,9 +222,14 @@ class DatabaseStore(BaseStore):
     def purge_expired(
         self, cutoffs: Cutoffs, *, batch_size: int, dry_run: bool = False
     ) -> Iterator[list[SessionRecord]]:
+        """Pass by pass (``_passes``), each walking its own index in key
+        order with keyset batches; a batch's rows are deleted only if they
+        still match the pass's condition, and only those deleted are
+        yielded. A dry run walks the primary key under ``_expired`` (each
+        expired row once, whichever bounds it is past)."""
         fields = ["public_id", "user_id", "expires_at"]
-        expired = _expired(cutoffs)
         if dry_run:
+            expired = _expired(cutoffs)
             last = None
             while True:
                 qs = self._manager().filter(expired)
@@ -249,20 +240,52 @@ class DatabaseStore(BaseStore):
                     return
                 last = rows[-1]["public_id"]
                 yield [_partial(row) for row in rows]
-        while True:
-            with transaction.atomic(using=self.using):
-                rows = list(
-                    self._manager()
-                    .filter(expired)
-                    .order_by()
-                    .values(*fields)[:batch_size]
-                )
-                if not rows:
-                    return
-                self._manager().filter(
-                    expired, public_id__in=[row["public_id"] for row in rows]
-                ).delete()
-            yield [_partial(row) for row in rows]
+        connection, _sql = self._sql(for_write=True)
+        manager = self._manager()
+        for step in _passes(cutoffs):
+            condition = step.q()
+            after: Any = None
+            while True:
+                with transaction.atomic(using=connection.alias):
+                    _index_plan(connection)
+                    qs = manager.filter(condition)
+                    if after is not None:
+                        qs = qs.filter(**{f"{step.key}__gte": after})
+                    rows = list(
+                        qs.order_by(step.key).values_list(*fields, step.key)[
+                            :batch_size
+                        ]
+                    )
+                    gone = self._delete_matching(
+                        condition, [row[0] for row in rows], connection.alias
+                    )
+                batch = [
+                    _partial(dict(zip(fields, row, strict=False)))
+                    for row in rows
+                    if row[0] in gone
+                ]
+                if batch:
+                    yield batch
+                if len(rows) < batch_size:
+                    break
+                after = rows[-1][3]
+
+    def _delete_matching(
+        self, condition: Q, public_ids: list[str], alias: str
+    ) -> set[str]:
+        """Delete those of ``public_ids`` that still match ``condition``;
+        the ids deleted."""
+        gone: set[str] = set()
+        manager = self._manager()
+        for start in range(0, len(public_ids), _IN_CHUNK):
+            chunk = public_ids[start : start + _IN_CHUNK]
+            removed = manager.filter(condition, pk__in=chunk)._raw_delete(alias)
+            if removed == len(chunk):
+                gone.update(chunk)
+                continue
+            kept = set(manager.filter(pk__in=chunk).values_list("pk", flat=True))
+            gone.update(pid for pid in chunk if pid not in kept)
+        return gone
 
     def search(
         self,
@@ -299,27 +322,51 @@ class DatabaseStore(BaseStore):
     def purge_expired_quietly(
         self, cutoffs: Cutoffs, *, batch_size: int
     ) -> Iterator[int]:
-        """One DELETE per batch, nothing read back. The condition is checked
-        again on the row being deleted, so a session touched meanwhile is
-        kept."""
+        """One statement per batch, nothing read back but counts, pass by
+        pass (``_passes``). Each pass walks its own (partial) index in key
+        order, so a batch costs in proportion to the rows it removes; the
+        pass's condition is checked again on the row being deleted, so a
+        session touched meanwhile is kept.
+
+        PostgreSQL: the batch's row ids are taken from the index in key
+        order, from the last key of the previous batch on (the dead tuples
+        of earlier batches are not walked again), and the index plan is
+        forced for the batch's transaction, so the plan does not depend on
+        statistics (a table just filled has none). SQLite deletes rows in
+        place: each batch starts again at the beginning of the range, which
+        holds only rows still to remove."""
         connection, _sql = self._sql(for_write=True)
-        expired = _expired(cutoffs)
-        manager = self._manager()
+        if connection.vendor not in ("postgresql", "sqlite"):
+            yield from super().purge_expired_quietly(cutoffs, batch_size=batch_size)
+            return
+        sql = _purge_sql(connection)
         if connection.vendor == "sqlite":
             # Every batch revisits the same index pages: keep them in SQLite's
             # own cache (32 MiB for this connection) instead of re-reading.
             with connection.cursor() as cursor:
                 cursor.execute("PRAGMA cache_size = -32768")
-        while True:
-            batch = manager.filter(expired).order_by().values("pk")[:batch_size]
-            with transaction.atomic(using=connection.alias):
-                removed = int(
-                    manager.filter(expired, pk__in=batch)._raw_delete(connection.alias)
-                )
-            if removed:
-                yield removed
-            if removed < batch_size:
-                return
+        for step in _passes(cutoffs):
+            bound = sql.value(step.key, step.bound, connection)
+            after: Any = None
+            while True:
+                if connection.vendor == "postgresql":
+                    statement = sql.batch(step, after=after is not None)
+                    params = [bound, *([] if after is None else [after])]
+                    with transaction.atomic(using=connection.alias):
+                        _index_plan(connection)
+                        with connection.cursor() as cursor:
+                            cursor.execute(statement, [*params, batch_size, bound])
+                            selected, after, removed = cursor.fetchone()
+                else:
+                    with connection.cursor() as cursor:
+                        cursor.execute(sql.batch(step), [bound, batch_size, bound])
+                        # One statement holds the write lock from its
+                        # subquery to its deletes: nothing changes between.
+                        selected = removed = cursor.rowcount
+                if removed:
+                    yield removed
+                if selected < batch_size:
+                    break
 
     def count(self) -> int:
         return int(self._manager().count())
@@ -366,20 +413,126 @@ def _values(record: SessionRecord) -> dict[str, Any]:
     return values
 
 
-def _expired(cutoffs: Cutoffs) -> Q:
-    """``Cutoffs`` as a query: each bound is a range on an indexed column."""
-    found = Q(expires_at__lte=cutoffs.now)
+@dataclass(frozen=True)
+class _Pass:
+    """One bound of ``Cutoffs``: rows whose ``key`` is at most ``bound``,
+    among signed-in (``signed_in=True``), anonymous (``False``) or all
+    (``None``) sessions; ``never_authenticated`` adds ``authenticated_at IS
+    NULL``. Each pass has an index of its own (``models.Session``)."""
+
+    key: str
+    bound: datetime
+    signed_in: bool | None = None
+    never_authenticated: bool = False
+
+    def q(self) -> Q:
+        found = Q(**{f"{self.key}__lte": self.bound})
+        if self.signed_in is not None:
+            found &= Q(user__isnull=not self.signed_in)
+        if self.never_authenticated:
+            found &= Q(authenticated_at__isnull=True)
+        return found
+
+
+def _passes(cutoffs: Cutoffs) -> list[_Pass]:
+    """``Cutoffs`` as ranges, one per index: a session is expired when it
+    falls in any of them (``Cutoffs.expired``)."""
+    found = [_Pass("expires_at", cutoffs.now)]
     if cutoffs.idle is not None:
-        found |= Q(user__isnull=False, last_activity__lte=cutoffs.idle)
+        found.append(_Pass("last_activity", cutoffs.idle, signed_in=True))
     if cutoffs.absolute is not None:
-        found |= Q(user__isnull=False, authenticated_at__lte=cutoffs.absolute)
-        found |= Q(
-            user__isnull=False,
-            authenticated_at__isnull=True,
-            created_at__lte=cutoffs.absolute,
+        found.append(_Pass("authenticated_at", cutoffs.absolute, signed_in=True))
+        found.append(
+            _Pass(
+                "created_at", cutoffs.absolute, signed_in=True, never_authenticated=True
+            )
         )
     if cutoffs.anonymous is not None:
-        found |= Q(user__isnull=True, last_activity__lte=cutoffs.anonymous)
+        found.append(_Pass("last_activity", cutoffs.anonymous, signed_in=False))
+    return found
+
+
+def _expired(cutoffs: Cutoffs) -> Q:
+    """``Cutoffs`` as a query: the OR of ``_passes``, each a range on an
+    indexed column."""
+    found = Q()
+    for step in _passes(cutoffs):
+        found |= step.q()
+    return found
+
+
+#: Ids per ``IN (...)`` list (SQLite allows 999 parameters before 3.32).
+_IN_CHUNK = 500
+#: Planner settings for the purge's transactions on PostgreSQL: walk the
+#: pass's index in key order, never a sequential or bitmap scan plus sort,
+#: so the plan is the same with and without statistics.
+_INDEX_PLAN = (
+    "SELECT set_config('enable_seqscan', 'off', true), "
+    "set_config('enable_bitmapscan', 'off', true), "
+    "set_config('enable_sort', 'off', true)"
+)
+
+
+def _index_plan(connection: Any) -> None:
+    """Force index plans until the current transaction ends (PostgreSQL)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(_INDEX_PLAN)
+
+
+class _PurgeSQL:
+    """The quiet purge's one statement per batch, for one database."""
+
+    def __init__(self, connection: Any) -> None:
+        self.vendor = connection.vendor
+        self.quote = connection.ops.quote_name
+        self.table = self.quote(Session._meta.db_table)
+
+    def column(self, name: str) -> str:
+        return str(self.quote(_field(name).column))
+
+    def value(self, name: str, value: Any, connection: Any) -> Any:
+        return _field(name).get_db_prep_value(value, connection, prepared=False)
+
+    def condition(self, step: _Pass) -> str:
+        """``step.q()`` in SQL, with the bound as the one parameter."""
+        parts = [f"{self.column(step.key)} <= %s"]
+        if step.signed_in is not None:
+            parts.append(f"{self.column('user_id')} IS {'NOT ' * step.signed_in}NULL")
+        if step.never_authenticated:
+            parts.append(f"{self.column('authenticated_at')} IS NULL")
+        return " AND ".join(parts)
+
+    def batch(self, step: _Pass, *, after: bool = False) -> str:
+        """Delete up to a batch of the pass's rows, taken from its index in
+        key order, if they still match. PostgreSQL parameters: bound,
+        [last key], batch size, bound; it answers (rows taken, last key
+        taken, rows deleted). SQLite: bound, batch size, bound."""
+        key, table, condition = self.column(step.key), self.table, self.condition(step)
+        # Identifiers come from the model and are quoted; values are parameters.
+        if self.vendor == "postgresql":
+            start = f" AND {key} >= %s" if after else ""
+            return (
+                f"WITH batch AS MATERIALIZED (SELECT ctid AS rid, {key} AS k "  # noqa: S608
+                f"FROM {table} WHERE {condition}{start} ORDER BY {key} LIMIT %s), "
+                f"gone AS (DELETE FROM {table} WHERE ctid = ANY(ARRAY("
+                f"SELECT rid FROM batch)) AND {condition} RETURNING 1) "
+                "SELECT (SELECT count(*) FROM batch), (SELECT max(k) FROM batch), "
+                "(SELECT count(*) FROM gone)"
+            )
+        return (
+            f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} "  # noqa: S608
+            f"WHERE {condition} ORDER BY {key} LIMIT %s) AND {condition}"
+        )
+
+
+_PURGE_SQL: dict[str, _PurgeSQL] = {}
+
+
+def _purge_sql(connection: Any) -> _PurgeSQL:
+    found = _PURGE_SQL.get(connection.alias)
+    if found is None or found.vendor != connection.vendor:
+        found = _PURGE_SQL[connection.alias] = _PurgeSQL(connection)
     return found
 
 
