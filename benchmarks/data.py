@@ -84,8 +84,8 @@ def our_records(
     count: int, user_ids: Sequence[int], now: datetime, *, expired: float = 0.0
 ) -> Iterator[Any]:
     """``SessionRecord`` objects as the engines would store them."""
-    from django_sessiontokens.core import tokens
     from django_sessiontokens.backends.db import SessionStore
+    from django_sessiontokens.core import tokens
     from django_sessiontokens.stores.base import SessionRecord
 
     adapter = SessionStore()

@@ -12,7 +12,12 @@ from django.db.models import F, Q
 
 from django_sessiontokens.exceptions import CreateError, StaleCopy, UpdateError
 from django_sessiontokens.models import Session
-from django_sessiontokens.stores.base import UPDATABLE, BaseStore, SessionRecord
+from django_sessiontokens.stores.base import (
+    SEARCH_COUNT_LIMIT,
+    UPDATABLE,
+    BaseStore,
+    SessionRecord,
+)
 from django_sessiontokens.types import MOVING
 
 if TYPE_CHECKING:
@@ -29,7 +34,7 @@ def _field(name: str) -> Any:
 class _Statements:
     """SQL of the hot path (read by public id, update by public id) for one
     database, with the converters the ORM would apply. The purge's SQL is
-    ``_PurgeSQL``."""
+    ``_TableSQL``."""
 
     def __init__(self, connection: Any) -> None:
         self.vendor = connection.vendor
@@ -202,6 +207,20 @@ class DatabaseStore(BaseStore):
     def delete(self, public_ids: Sequence[str]) -> list[SessionRecord]:
         if not public_ids:
             return []
+        connection, _sql = self._sql(for_write=True)
+        sql = _table_sql(connection)
+        if sql.returning:
+            # One statement per chunk: it is atomic on its own, and returns
+            # exactly the rows it removed.
+            found: list[SessionRecord] = []
+            ids = list(public_ids)
+            with connection.cursor() as cursor:
+                for start in range(0, len(ids), _IN_CHUNK):
+                    chunk = ids[start : start + _IN_CHUNK]
+                    marks = ", ".join(["%s"] * len(chunk))
+                    cursor.execute(sql.delete_returning.format(marks), chunk)
+                    found += sql.records(cursor.fetchall(), connection)
+            return found
         with transaction.atomic(using=self.using):
             rows = list(
                 self._manager()
@@ -216,8 +235,17 @@ class DatabaseStore(BaseStore):
         return [_record(row) for row in rows]
 
     def for_user(self, user_id: str) -> list[SessionRecord]:
-        rows = self._manager().filter(user_id=user_id).values(*_LIGHT)
-        return [_record(row) for row in rows]
+        # One indexed query by user, prepared once per database (no queryset
+        # compiled per call); tombstones and expired records included.
+        connection, _sql = self._sql()
+        sql = _table_sql(connection)
+        try:
+            value = _field("user_id").get_db_prep_value(user_id, connection)
+        except (TypeError, ValueError):
+            return []
+        with connection.cursor() as cursor:
+            cursor.execute(sql.by_user, [value])
+            return sql.records(cursor.fetchall(), connection)
 
     def purge_expired(
         self, cutoffs: Cutoffs, *, batch_size: int, dry_run: bool = False
@@ -306,9 +334,22 @@ class DatabaseStore(BaseStore):
             qs = qs.exclude(_expired(cutoffs))
         elif state == "expired":
             qs = qs.filter(_expired(cutoffs))
-        total = qs.count()
-        rows = qs.order_by("-last_activity", "public_id").values(*_LIGHT)
-        return total, [_record(row) for row in rows[offset : offset + limit]]
+        # Exact up to the cap, "more than" beyond it: a listing never counts
+        # all sessions (SELECT COUNT(*) FROM (SELECT ... LIMIT cap + 1)).
+        total = qs.order_by().values("pk")[: SEARCH_COUNT_LIMIT + 1].count()
+        if total <= offset:
+            return total, []
+        # The page from the activity index, in its order (signed-in rows).
+        page = qs.order_by("-last_activity", "public_id").values(*_LIGHT)
+        page = page[offset : offset + limit]
+        if user_ids is not None:  # a few users: their index, then a sort
+            return total, [_record(row) for row in page]
+        connection, _sql = self._sql()
+        with transaction.atomic(using=connection.alias):
+            # Walk the index in the page's order whatever the statistics
+            # say (a table without them gets a scan and a sort of all rows).
+            _index_plan(connection)
+            return total, [_record(row) for row in page]
 
     def purge_batch_size(self) -> int:
         # Measured at 1M rows, half expired: a batch rewrites every page it
@@ -339,7 +380,7 @@ class DatabaseStore(BaseStore):
         if connection.vendor not in ("postgresql", "sqlite"):
             yield from super().purge_expired_quietly(cutoffs, batch_size=batch_size)
             return
-        sql = _purge_sql(connection)
+        sql = _table_sql(connection)
         if connection.vendor == "sqlite":
             # Every batch revisits the same index pages: keep them in SQLite's
             # own cache (32 MiB for this connection) instead of re-reading.
@@ -480,13 +521,53 @@ def _index_plan(connection: Any) -> None:
             cursor.execute(_INDEX_PLAN)
 
 
-class _PurgeSQL:
-    """The quiet purge's one statement per batch, for one database."""
+class _TableSQL:
+    """SQL of the listing, ending and purge paths for one database (the hot
+    path's is ``_Statements``), with the converters the ORM would apply."""
 
     def __init__(self, connection: Any) -> None:
         self.vendor = connection.vendor
         self.quote = connection.ops.quote_name
         self.table = self.quote(Session._meta.db_table)
+        light = ", ".join(self.column(name) for name in _LIGHT)
+        # Identifiers come from the model and are quoted; values are parameters.
+        self.by_user = (
+            f"SELECT {light} FROM {self.table} "  # noqa: S608
+            f"WHERE {self.column('user_id')} = %s "
+            f"ORDER BY {self.column('last_activity')} DESC"
+        )
+        #: ``DELETE ... RETURNING`` (PostgreSQL, SQLite 3.35+): ending
+        #: sessions in one statement, no transaction around it.
+        self.returning = bool(
+            getattr(connection.features, "can_return_columns_from_insert", False)
+        ) and self.vendor in ("postgresql", "sqlite")
+        self.delete_returning = (
+            f"DELETE FROM {self.table} WHERE {self.column('public_id')} "  # noqa: S608
+            f"IN ({{}}) RETURNING {light}"
+        )
+        self._converters = []
+        for name in _LIGHT:
+            col = _field(name).get_col(Session._meta.db_table)
+            found = connection.ops.get_db_converters(col) + col.get_db_converters(
+                connection
+            )
+            self._converters.append((col, found))
+
+    def records(
+        self, rows: Sequence[Sequence[Any]], connection: Any
+    ) -> list[SessionRecord]:
+        """Rows of the ``_LIGHT`` columns as records."""
+        found = []
+        for row in rows:
+            values = {}
+            for name, value, (col, converters) in zip(
+                _LIGHT, row, self._converters, strict=True
+            ):
+                for converter in converters:
+                    value = converter(value, col, connection)
+                values[name] = value
+            found.append(_record(values))
+        return found
 
     def column(self, name: str) -> str:
         return str(self.quote(_field(name).column))
@@ -526,13 +607,13 @@ class _PurgeSQL:
         )
 
 
-_PURGE_SQL: dict[str, _PurgeSQL] = {}
+_TABLE_SQL: dict[str, _TableSQL] = {}
 
 
-def _purge_sql(connection: Any) -> _PurgeSQL:
-    found = _PURGE_SQL.get(connection.alias)
+def _table_sql(connection: Any) -> _TableSQL:
+    found = _TABLE_SQL.get(connection.alias)
     if found is None or found.vendor != connection.vendor:
-        found = _PURGE_SQL[connection.alias] = _PurgeSQL(connection)
+        found = _TABLE_SQL[connection.alias] = _TableSQL(connection)
     return found
 
 
