@@ -57,11 +57,12 @@ class Session(models.Model):
                 name="sessiontokens_activity",
                 condition=models.Q(user__isnull=False),
             ),
-            # Signed in: the absolute limit.
+            # Signed in: the absolute limit (never-authenticated rows are not
+            # in it, so no plan can take it for the next one's rows).
             models.Index(
                 fields=["authenticated_at"],
                 name="sessiontokens_authenticated",
-                condition=models.Q(user__isnull=False),
+                condition=models.Q(user__isnull=False, authenticated_at__isnull=False),
             ),
             # Signed in but never authenticated: the absolute limit counts
             # from creation (rare: imported sessions).

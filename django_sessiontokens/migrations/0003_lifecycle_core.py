@@ -42,7 +42,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='session',
-            index=models.Index(condition=models.Q(('user__isnull', False)), fields=['authenticated_at'], name='sessiontokens_authenticated'),
+            index=models.Index(condition=models.Q(('authenticated_at__isnull', False), ('user__isnull', False)), fields=['authenticated_at'], name='sessiontokens_authenticated'),
         ),
         migrations.AddIndex(
             model_name='session',

@@ -263,27 +263,21 @@ class DatabaseStore(BaseStore):
                 qs = self._manager().filter(expired)
                 if last is not None:
                     qs = qs.filter(public_id__gt=last)
-                rows = list(qs.order_by("public_id").values(*fields)[:batch_size])
+                connection, _sql = self._sql()
+                with transaction.atomic(using=connection.alias):
+                    _index_plan(connection)  # the primary key, in its order
+                    rows = list(qs.order_by("public_id").values(*fields)[:batch_size])
                 if not rows:
                     return
                 last = rows[-1]["public_id"]
                 yield [_partial(row) for row in rows]
         connection, _sql = self._sql(for_write=True)
-        manager = self._manager()
         for step in _passes(cutoffs):
             condition = step.q()
             after: Any = None
             while True:
                 with transaction.atomic(using=connection.alias):
-                    _index_plan(connection)
-                    qs = manager.filter(condition)
-                    if after is not None:
-                        qs = qs.filter(**{f"{step.key}__gte": after})
-                    rows = list(
-                        qs.order_by(step.key).values_list(*fields, step.key)[
-                            :batch_size
-                        ]
-                    )
+                    rows = self._batch(step, after, batch_size, connection)
                     gone = self._delete_matching(
                         condition, [row[0] for row in rows], connection.alias
                     )
@@ -297,6 +291,30 @@ class DatabaseStore(BaseStore):
                 if len(rows) < batch_size:
                     break
                 after = rows[-1][3]
+
+    def _batch(
+        self, step: _Pass, after: Any, batch_size: int, connection: Any
+    ) -> list[tuple[Any, ...]]:
+        """Up to ``batch_size`` rows of the pass from ``after`` on, in key
+        order, from the pass's index: (public id, user id, expires_at, key)."""
+        if connection.vendor not in ("postgresql", "sqlite"):
+            qs = self._manager().filter(step.q())
+            if after is not None:
+                qs = qs.filter(**{f"{step.key}__gte": after})
+            qs = qs.order_by(step.key)
+            fields = ("public_id", "user_id", "expires_at", step.key)
+            return list(qs.values_list(*fields)[:batch_size])
+        sql = _table_sql(connection)
+        bound = sql.value(step.key, step.bound, connection)
+        params = [bound, *([] if after is None else [after]), batch_size]
+        _index_plan(connection)
+        with connection.cursor() as cursor:
+            cursor.execute(sql.select(step, after=after is not None), params)
+            rows = cursor.fetchall()
+        return [
+            (pid, uid, sql.convert("expires_at", end, connection), key)
+            for pid, uid, end, key in rows
+        ]
 
     def _delete_matching(
         self, condition: Q, public_ids: list[str], alias: str
@@ -465,6 +483,8 @@ class _Pass:
     bound: datetime
     signed_in: bool | None = None
     never_authenticated: bool = False
+    #: The pass's index (``None``: the ``expires_at`` field's own).
+    index: str | None = None
 
     def q(self) -> Q:
         found = Q(**{f"{self.key}__lte": self.bound})
@@ -480,16 +500,41 @@ def _passes(cutoffs: Cutoffs) -> list[_Pass]:
     falls in any of them (``Cutoffs.expired``)."""
     found = [_Pass("expires_at", cutoffs.now)]
     if cutoffs.idle is not None:
-        found.append(_Pass("last_activity", cutoffs.idle, signed_in=True))
-    if cutoffs.absolute is not None:
-        found.append(_Pass("authenticated_at", cutoffs.absolute, signed_in=True))
         found.append(
             _Pass(
-                "created_at", cutoffs.absolute, signed_in=True, never_authenticated=True
+                "last_activity",
+                cutoffs.idle,
+                signed_in=True,
+                index="sessiontokens_activity",
+            )
+        )
+    if cutoffs.absolute is not None:
+        found.append(
+            _Pass(
+                "authenticated_at",
+                cutoffs.absolute,
+                signed_in=True,
+                index="sessiontokens_authenticated",
+            )
+        )
+        found.append(
+            _Pass(
+                "created_at",
+                cutoffs.absolute,
+                signed_in=True,
+                never_authenticated=True,
+                index="sessiontokens_created",
             )
         )
     if cutoffs.anonymous is not None:
-        found.append(_Pass("last_activity", cutoffs.anonymous, signed_in=False))
+        found.append(
+            _Pass(
+                "last_activity",
+                cutoffs.anonymous,
+                signed_in=False,
+                index="sessiontokens_anonymous",
+            )
+        )
     return found
 
 
@@ -545,6 +590,11 @@ class _TableSQL:
             f"DELETE FROM {self.table} WHERE {self.column('public_id')} "  # noqa: S608
             f"IN ({{}}) RETURNING {light}"
         )
+        # The name Django gave the ``db_index`` of ``expires_at`` (the editor
+        # is only asked for a name, never entered).
+        self.expires_index: str = connection.schema_editor()._create_index_name(
+            Session._meta.db_table, [_field("expires_at").column], suffix=""
+        )
         self._converters = []
         for name in _LIGHT:
             col = _field(name).get_col(Session._meta.db_table)
@@ -584,6 +634,34 @@ class _TableSQL:
             parts.append(f"{self.column('authenticated_at')} IS NULL")
         return " AND ".join(parts)
 
+    def convert(self, name: str, value: Any, connection: Any) -> Any:
+        col, converters = self._converters[_LIGHT.index(name)]
+        for converter in converters:
+            value = converter(value, col, connection)
+        return value
+
+    def source(self, step: _Pass) -> str:
+        """The table, and on SQLite the pass's index forced (``INDEXED
+        BY``): without statistics SQLite may prefer the user index for
+        ``user_id IS NULL`` and sort, walking every anonymous session."""
+        if self.vendor != "sqlite":
+            return str(self.table)
+        index = step.index or self.expires_index
+        return f"{self.table} INDEXED BY {self.quote(index)}"
+
+    def select(self, step: _Pass, *, after: bool = False) -> str:
+        """Up to a batch of the pass's rows in key order: (public id, user
+        id, expires_at, key). Parameters: bound, [last key], batch size."""
+        key = self.column(step.key)
+        start = f" AND {key} >= %s" if after else ""
+        columns = ", ".join(
+            self.column(name) for name in ("public_id", "user_id", "expires_at")
+        )
+        return (
+            f"SELECT {columns}, {key} FROM {self.source(step)} "  # noqa: S608
+            f"WHERE {self.condition(step)}{start} ORDER BY {key} LIMIT %s"
+        )
+
     def batch(self, step: _Pass, *, after: bool = False) -> str:
         """Delete up to a batch of the pass's rows, taken from its index in
         key order, if they still match. PostgreSQL parameters: bound,
@@ -602,8 +680,9 @@ class _TableSQL:
                 "(SELECT count(*) FROM gone)"
             )
         return (
-            f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} "  # noqa: S608
-            f"WHERE {condition} ORDER BY {key} LIMIT %s) AND {condition}"
+            f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM "  # noqa: S608
+            f"{self.source(step)} WHERE {condition} ORDER BY {key} LIMIT %s) "
+            f"AND {condition}"
         )
 
 
