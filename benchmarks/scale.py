@@ -29,13 +29,27 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import postgres
+from benchmarks.engines import BY_NAME
 
 SQLITE_FILE = str(Path(tempfile.gettempdir()) / "bench-scale.db")
 STAGE = 100_000
 PER_USER = 10
+#: The admin list: 100 a page; "deep" is page 100.
+PAGE = 100
+DEEP_OFFSET = 99 * PAGE
 TARGETS = {"postgres": 300_000, "sqlite": 100_000}
 MAX_RSS_MIB = 100
 LIST_TARGET_MS = 1.0
+#: Ours on each store, then the peers ("name:database").
+BACKENDS = [
+    "postgres",
+    "sqlite",
+    "redis",
+    "user-sessions:postgres",
+    "user-sessions:sqlite",
+    "qsessions:postgres",
+    "qsessions:sqlite",
+]
 
 
 # Child: load and measure ----------------------------------------------------
@@ -53,7 +67,29 @@ def _timed(function: Any, repeats: int, setup: Any = None) -> float:
     return statistics.median(samples)
 
 
+def _timed_bounded(function: Any, repeats: int, budget_s: float = 3.0) -> float:
+    """``_timed``, but a call slower than ``budget_s`` is measured once (a
+    listing that reads every session must not hold the run for minutes)."""
+    start = time.perf_counter()
+    function()
+    once = time.perf_counter() - start
+    if once * (repeats + 2) > budget_s * 10:
+        return once * 1000
+    return _timed(function, repeats)
+
+
+def _admin_pages(search: Any, repeats: int) -> dict[str, float]:
+    """The admin list's first page and a deep one (page 100 of 100)."""
+    return {
+        "admin_first_ms": _timed_bounded(lambda: search(0), repeats),
+        "admin_deep_ms": _timed_bounded(lambda: search(DEEP_OFFSET), repeats),
+    }
+
+
 def child(args: argparse.Namespace) -> dict[str, Any]:
+    engine = BY_NAME[os.environ["BENCH_ENGINE"]]
+    if engine.peer:
+        return peer_child(args, engine)
     import django
 
     django.setup()
@@ -103,11 +139,94 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
             args.repeats,
             setup=add_own,
         )
-        results["stages"].append(
-            {"total": total, "load_s": load_s, "list_ms": listing, "end_ms": ending}
+        stage = {"total": total, "load_s": load_s, "list_ms": listing, "end_ms": ending}
+        stage.update(
+            _admin_pages(
+                lambda offset: services.search_sessions(offset=offset, limit=PAGE),
+                args.repeats,
+            )
         )
+        results["stages"].append(stage)
     results["expired"] = services.count_expired()
     results["stored"] = store.count()
+    return results
+
+
+def peer_child(args: argparse.Namespace, engine: Any) -> dict[str, Any]:
+    """The same measures with django-user-sessions or django-qsessions
+    (their own queries: the user's valid sessions, ended with one
+    ``delete()``; the admin's changelist query for "valid" sessions)."""
+    import importlib.util
+
+    if importlib.util.find_spec(engine.installed_app) is None:
+        return {"unavailable": f"{engine.installed_app} is not installed"}
+    import django
+
+    django.setup()
+    from django.apps import apps
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+    from django.utils import timezone
+
+    from benchmarks import data
+    from benchmarks.worker import prepare_database
+
+    prepare_database()
+    model: Any = apps.get_model(engine.app, "Session")
+    table = model._meta.db_table
+    qsessions = engine.app == "qsessions"
+    # Their admin's order (django-user-sessions has none: the changelist's
+    # default, -pk) and their "your sessions" order.
+    ordering = "-expire_date" if qsessions else "-pk"
+    owner = get_user_model().objects.create_user("owner", password="x")
+    data.load_peer_db(table, 1, [owner.pk], timezone.now(), expired=0)
+    keep = model.objects.get(user_id=owner.pk).pk
+
+    def add_own() -> None:
+        data.load_peer_db(table, PER_USER - 1, [owner.pk], timezone.now(), expired=0)
+
+    def valid() -> Any:
+        return model.objects.filter(expire_date__gt=timezone.now())
+
+    def listing() -> list[Any]:
+        found = valid().filter(user_id=owner.pk)
+        if not qsessions:
+            found = found.order_by("-last_activity")  # their SessionListView
+        return list(found)
+
+    def ending() -> None:
+        valid().filter(user_id=owner.pk).exclude(pk=keep).delete()
+
+    def admin(offset: int) -> Any:
+        # The changelist: the filtered count, the full count, and the page.
+        found = valid()
+        page = found.select_related("user").order_by(ordering)
+        return found.count(), model.objects.count(), list(page[offset : offset + PAGE])
+
+    add_own()
+    results: dict[str, Any] = {"stages": []}
+    loaded = PER_USER
+    for total in sorted({min(STAGE, args.sessions), args.sessions}):
+        count = total - loaded
+        start = time.perf_counter()
+        users = data.make_users(max(1, count // PER_USER), prefix=f"s{total}-")
+        data.load_peer_db(table, count, users, timezone.now(), expired=0.5)
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(f"ANALYZE {table}")
+        load_s = time.perf_counter() - start
+        loaded = total
+        print(f"  loaded {total:,} in {load_s:.1f} s", file=sys.stderr, flush=True)
+        stage = {
+            "total": total,
+            "load_s": load_s,
+            "list_ms": _timed(listing, args.repeats),
+            "end_ms": _timed(ending, args.repeats, setup=add_own),
+        }
+        stage.update(_admin_pages(admin, args.repeats))
+        results["stages"].append(stage)
+    results["expired"] = model.objects.filter(expire_date__lte=timezone.now()).count()
+    results["stored"] = model.objects.count()
     return results
 
 
@@ -171,13 +290,16 @@ def run_measured(command: list[str], env: dict[str, str]) -> dict[str, Any]:
     return {"wall_s": wall, "rss_mib": usage.ru_maxrss / 1024, "stdout": output}
 
 
-def purge(env: dict[str, str], batch_size: int | None) -> dict[str, Any]:
-    command = [sys.executable, "-m", "django", "purgesessions", "--verbosity=1"]
-    if batch_size:
-        command.append(f"--batch-size={batch_size}")
+def purge(env: dict[str, str], batch_size: int | None, expired: int) -> dict[str, Any]:
+    if BY_NAME[env["BENCH_ENGINE"]].ours:
+        command = [sys.executable, "-m", "django", "purgesessions", "--verbosity=1"]
+        if batch_size:
+            command.append(f"--batch-size={batch_size}")
+    else:  # the peers: Django's clearsessions (their clear_expired)
+        command = [sys.executable, "-m", "django", "clearsessions"]
     first = run_measured(command, env)
     found = re.search(r"Removed (\d+) expired", first["stdout"])
-    removed = int(found.group(1)) if found else 0
+    removed = int(found.group(1)) if found else expired
     again = run_measured(command, env)  # nothing left: Django start-up + one query
     work = max(first["wall_s"] - again["wall_s"], 1e-9)
     return {
@@ -193,10 +315,11 @@ def purge(env: dict[str, str], batch_size: int | None) -> dict[str, Any]:
 
 def backend(name: str, args: argparse.Namespace, redis_url: str = "") -> dict[str, Any]:
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="benchmarks.settings")
-    env["BENCH_ENGINE"] = "ours-redis" if name == "redis" else "ours-db"
+    peer, _, database = name.rpartition(":")  # "user-sessions:postgres"
+    env["BENCH_ENGINE"] = peer or ("ours-redis" if name == "redis" else "ours-db")
     env["BENCH_SQLITE"] = SQLITE_FILE
     env.pop("DATABASE_URL", None)
-    if name == "postgres":
+    if database == "postgres":
         env["DATABASE_URL"] = postgres.database_url()
     if redis_url:
         env["BENCH_REDIS_URL"] = redis_url
@@ -211,22 +334,32 @@ def backend(name: str, args: argparse.Namespace, redis_url: str = "") -> dict[st
     ]
     loaded = run_measured(command, env)
     result: dict[str, Any] = json.loads(loaded["stdout"].strip().splitlines()[-1])
+    if "unavailable" in result:
+        return result
     print(f"{name}: purging {result['expired']:,}", file=sys.stderr, flush=True)
-    result["purge"] = purge(env, args.batch_size)
+    result["purge"] = purge(env, args.batch_size, result["expired"])
     return result
 
 
 def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> list[str]:
+    measured = {k: v for k, v in results.items() if "stages" in v}
     lines = [
-        "| backend | sessions | load s | list one user's ms | end one user's ms |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| backend | sessions | load s | list one user's ms | end one user's ms "
+        "| admin list, page 1 ms | admin list, page 100 ms |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for name, found in results.items():
+    for name, found in measured.items():
         for stage in found["stages"]:
             lines.append(
                 f"| {name} | {stage['total']:,} | {stage['load_s']:.1f} "
-                f"| {stage['list_ms']:.3f} | {stage['end_ms']:.3f} |"
+                f"| {stage['list_ms']:.3f} | {stage['end_ms']:.3f} "
+                f"| {stage.get('admin_first_ms', 0):.1f} "
+                f"| {stage.get('admin_deep_ms', 0):.1f} |"
             )
+    for name, found in results.items():
+        if name not in measured:
+            lines.append(f"| {name} | not measured: {found.get('unavailable')} |")
+    results = measured
     lines += [
         "",
         "| backend | expired removed | purge wall s | rows/s | rows/s net of "
@@ -269,9 +402,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sessions", type=int, default=1_000_000)
-    parser.add_argument(
-        "--backends", nargs="+", default=["postgres", "sqlite", "redis"]
-    )
+    parser.add_argument("--backends", nargs="+", default=BACKENDS)
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--json", help="also write the raw results here")
