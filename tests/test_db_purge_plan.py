@@ -10,13 +10,14 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from django_sessiontokens.core import policy, tokens
-from django_sessiontokens.stores import db as db_store
-from django_sessiontokens.stores.db import DatabaseStore, _passes
+from django_sessiontokens.stores import db_purge, db_sql
+from django_sessiontokens.stores.db import DatabaseStore
+from django_sessiontokens.stores.db_sql import passes
 from django_sessiontokens.types import SessionRecord
 from tests.factories import UserFactory
 
@@ -182,7 +183,7 @@ def test_search_total_is_capped(clock, monkeypatch):
         )
     cutoffs = policy.cutoffs(now)
     assert store.search(cutoffs)[0] == 8
-    monkeypatch.setattr(db_store, "SEARCH_COUNT_LIMIT", 5)
+    monkeypatch.setattr(db_sql, "SEARCH_COUNT_LIMIT", 5)
     with CaptureQueriesContext(connection) as ctx:
         total, page = store.search(cutoffs, offset=2, limit=3)
     assert total == 6  # "more than 5"
@@ -192,7 +193,7 @@ def test_search_total_is_capped(clock, monkeypatch):
     assert len(statements) == 2
     assert "LIMIT 6" in statements[0] and "COUNT(*)" in statements[0].upper()
     assert "LIMIT 3 OFFSET 2" in statements[1]
-    monkeypatch.setattr(db_store, "SEARCH_COUNT_LIMIT", 8)
+    monkeypatch.setattr(db_sql, "SEARCH_COUNT_LIMIT", 8)
     assert store.search(cutoffs)[0] == 8
     # A page past the end costs the count alone.
     with CaptureQueriesContext(connection) as ctx:
@@ -223,7 +224,7 @@ def test_statements_per_pass(clock, settings):
             )
         )
     cutoffs = policy.cutoffs(now)
-    assert [step.key for step in _passes(cutoffs)] == [
+    assert [step.key for step in passes(cutoffs)] == [
         "expires_at",
         "last_activity",
         "last_activity",
@@ -249,7 +250,7 @@ def test_the_plan_walks_the_pass_index_without_statistics(clock):
     """The quiet purge's statement uses the pass's index on a table that
     has never been analyzed (PostgreSQL: the index plan is forced)."""
     cutoffs = policy.cutoffs(timezone.now())
-    sql = db_store._table_sql(connection)
+    sql = db_sql.table_sql(connection)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
@@ -257,12 +258,12 @@ def test_the_plan_walks_the_pass_index_without_statistics(clock):
                 ["sessiontokens_session"],
             )
             assert cursor.fetchone()[0] <= 0  # never analyzed
-    for step in _passes(cutoffs):
+    for step in passes(cutoffs):
         bound = sql.value(step.key, step.bound, connection)
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
-                with db_store.transaction.atomic():
-                    db_store._index_plan(connection)
+                with transaction.atomic():
+                    db_sql.index_plan(connection)
                     cursor.execute(
                         "EXPLAIN " + sql.batch(step, after=True),
                         [bound, bound, 10, bound],
@@ -300,17 +301,17 @@ def test_signalling_purge_keeps_a_session_touched_between_select_and_delete(
             )
         )
         ids.append(token.public_id)
-    original = DatabaseStore._delete_matching
+    original = db_purge.delete_matching
 
-    def touched_first(self, condition, public_ids, alias):
+    def touched_first(manager, condition, public_ids, alias):
         if ids[1] in public_ids:  # a request touches it meanwhile
             store.update(
                 ids[1],
                 {"last_activity": now, "expires_at": now + timedelta(hours=1)},
             )
-        return original(self, condition, public_ids, alias)
+        return original(manager, condition, public_ids, alias)
 
-    monkeypatch.setattr(DatabaseStore, "_delete_matching", touched_first)
+    monkeypatch.setattr(db_purge, "delete_matching", touched_first)
     removed = [
         r.public_id
         for batch in store.purge_expired(policy.cutoffs(now), batch_size=10)

@@ -11,7 +11,8 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from django_sessiontokens.core import tokens
-from django_sessiontokens.stores.db import DatabaseStore, _table_sql
+from django_sessiontokens.stores.db import DatabaseStore
+from django_sessiontokens.stores.db_sql import table_sql
 from django_sessiontokens.types import MOVING, SessionRecord
 from tests.factories import UserFactory
 
@@ -73,7 +74,7 @@ def test_delete_is_one_statement_and_returns_what_it_removed(clock):
     ids = [r.public_id for r in records]
     with CaptureQueriesContext(connection) as ctx:
         removed = store.delete([*ids[:6], "unknown-id"])
-    if _table_sql(connection).returning:
+    if table_sql(connection).returning:
         assert len(statements(ctx)) == 1
         assert statements(ctx)[0].lstrip().upper().startswith("DELETE")
     assert sorted(r.public_id for r in removed) == sorted(ids[:6])

@@ -59,7 +59,7 @@ def test_database_purge_reads_no_rows_back(clock):
 
     The purge walks one index per bound of today's settings (expires_at,
     then idle, absolute, never-authenticated absolute and anonymous: see
-    ``stores.db._passes``), so that none of them depends on statistics: the
+    ``stores.db_sql.passes``), so that none of them depends on statistics: the
     expired sessions here are found by the first pass, in three batches,
     and each of the four other passes costs one statement that finds
     nothing. (PostgreSQL also sets planner options for each batch's
