@@ -259,21 +259,21 @@ def test_the_plan_walks_the_pass_index_without_statistics(clock):
             )
             assert cursor.fetchone()[0] <= 0  # never analyzed
     for step in passes(cutoffs):
-        bound = sql.value(step.key, step.bound, connection)
+        bound = sql.params(step, connection)
         with connection.cursor() as cursor:
             if connection.vendor == "postgresql":
                 with transaction.atomic():
                     db_sql.index_plan(connection)
                     cursor.execute(
                         "EXPLAIN " + sql.batch(step, after=True),
-                        [bound, bound, 10, bound],
+                        [*bound, bound[0], 10, *bound],
                     )
                     plan = "\n".join(row[0] for row in cursor.fetchall())
                 assert "Seq Scan" not in plan and "Sort" not in plan
                 assert "Index Scan" in plan
             else:
                 cursor.execute(
-                    "EXPLAIN QUERY PLAN " + sql.batch(step), [bound, 10, bound]
+                    "EXPLAIN QUERY PLAN " + sql.batch(step), [*bound, 10, *bound]
                 )
                 plan = "\n".join(str(row[-1]) for row in cursor.fetchall())
                 assert "TEMP B-TREE" not in plan  # no sort: the index's order

@@ -36,20 +36,20 @@ def purge_quietly(connection: Any, cutoffs: Cutoffs, batch_size: int) -> Iterato
         with connection.cursor() as cursor:
             cursor.execute("PRAGMA cache_size = -32768")
     for step in passes(cutoffs):
-        bound = sql.value(step.key, step.bound, connection)
+        bound = sql.params(step, connection)
         after: Any = None
         while True:
             if connection.vendor == "postgresql":
                 statement = sql.batch(step, after=after is not None)
-                params = [bound, *([] if after is None else [after])]
+                params = [*bound, *([] if after is None else [after])]
                 with transaction.atomic(using=connection.alias):
                     index_plan(connection)
                     with connection.cursor() as cursor:
-                        cursor.execute(statement, [*params, batch_size, bound])
+                        cursor.execute(statement, [*params, batch_size, *bound])
                         selected, after, removed = cursor.fetchone()
             else:
                 with connection.cursor() as cursor:
-                    cursor.execute(sql.batch(step), [bound, batch_size, bound])
+                    cursor.execute(sql.batch(step), [*bound, batch_size, *bound])
                     # One statement holds the write lock from its subquery
                     # to its deletes: nothing changes in between.
                     selected = removed = cursor.rowcount
@@ -117,8 +117,8 @@ def _batch(
         fields = (*FIELDS, step.key)
         return list(qs.order_by(step.key).values_list(*fields)[:batch_size])
     sql = table_sql(connection)
-    bound = sql.value(step.key, step.bound, connection)
-    params = [bound, *([] if after is None else [after]), batch_size]
+    bound = sql.params(step, connection)
+    params = [*bound, *([] if after is None else [after]), batch_size]
     index_plan(connection)
     with connection.cursor() as cursor:
         cursor.execute(sql.select(step, after=after is not None), params)

@@ -132,6 +132,12 @@ class Pass:
     never_authenticated: bool = False
     #: The pass's index (``None``: the ``expires_at`` field's own).
     index: str | None = None
+    #: Only rows whose stored end is after this (``Cutoffs.now``): those
+    #: ending earlier are the first pass's. The passes' indexes carry
+    #: ``expires_at`` as their last column, so this is checked in the index:
+    #: on PostgreSQL the first pass's dead rows are skipped there, not
+    #: visited again in the table by every later pass.
+    ends_after: datetime | None = None
 
     def q(self) -> Q:
         found = Q(**{f"{self.key}__lte": self.bound})
@@ -139,6 +145,8 @@ class Pass:
             found &= Q(user__isnull=not self.signed_in)
         if self.never_authenticated:
             found &= Q(authenticated_at__isnull=True)
+        if self.ends_after is not None:
+            found &= Q(expires_at__gt=self.ends_after)
         return found
 
 
@@ -153,6 +161,7 @@ def passes(cutoffs: Cutoffs) -> list[Pass]:
                 cutoffs.idle,
                 signed_in=True,
                 index="sessiontokens_activity",
+                ends_after=cutoffs.now,
             )
         )
     if cutoffs.absolute is not None:
@@ -162,6 +171,7 @@ def passes(cutoffs: Cutoffs) -> list[Pass]:
                 cutoffs.absolute,
                 signed_in=True,
                 index="sessiontokens_authenticated",
+                ends_after=cutoffs.now,
             )
         )
         found.append(
@@ -171,6 +181,7 @@ def passes(cutoffs: Cutoffs) -> list[Pass]:
                 signed_in=True,
                 never_authenticated=True,
                 index="sessiontokens_created",
+                ends_after=cutoffs.now,
             )
         )
     if cutoffs.anonymous is not None:
@@ -180,6 +191,7 @@ def passes(cutoffs: Cutoffs) -> list[Pass]:
                 cutoffs.anonymous,
                 signed_in=False,
                 index="sessiontokens_anonymous",
+                ends_after=cutoffs.now,
             )
         )
     return found
@@ -273,13 +285,22 @@ class TableSQL:
         return _field(name).get_db_prep_value(value, connection, prepared=False)
 
     def condition(self, step: Pass) -> str:
-        """``step.q()`` in SQL, with the bound as the one parameter."""
+        """``step.q()`` in SQL; its parameters are ``params(step)``."""
         parts = [f"{self.column(step.key)} <= %s"]
         if step.signed_in is not None:
             parts.append(f"{self.column('user_id')} IS {'NOT ' * step.signed_in}NULL")
         if step.never_authenticated:
             parts.append(f"{self.column('authenticated_at')} IS NULL")
+        if step.ends_after is not None:
+            parts.append(f"{self.column('expires_at')} > %s")
         return " AND ".join(parts)
+
+    def params(self, step: Pass, connection: Any) -> list[Any]:
+        """The parameters of ``condition(step)``."""
+        found = [self.value(step.key, step.bound, connection)]
+        if step.ends_after is not None:
+            found.append(self.value("expires_at", step.ends_after, connection))
+        return found
 
     def convert(self, name: str, value: Any, connection: Any) -> Any:
         col, converters = self._converters[LIGHT.index(name)]
@@ -298,7 +319,8 @@ class TableSQL:
 
     def select(self, step: Pass, *, after: bool = False) -> str:
         """Up to a batch of the pass's rows in key order: (public id, user
-        id, expires_at, key). Parameters: bound, [last key], batch size."""
+        id, expires_at, key). Parameters: the condition's, [last key], batch
+        size."""
         key = self.column(step.key)
         start = f" AND {key} >= %s" if after else ""
         columns = ", ".join(
@@ -311,9 +333,10 @@ class TableSQL:
 
     def batch(self, step: Pass, *, after: bool = False) -> str:
         """Delete up to a batch of the pass's rows, taken from its index in
-        key order, if they still match. PostgreSQL parameters: bound,
-        [last key], batch size, bound; it answers (rows taken, last key
-        taken, rows deleted). SQLite: bound, batch size, bound."""
+        key order, if they still match. PostgreSQL parameters: the
+        condition's, [last key], batch size, the condition's; it answers
+        (rows taken, last key taken, rows deleted). SQLite: the condition's,
+        batch size, the condition's."""
         key, table, condition = self.column(step.key), self.table, self.condition(step)
         # Identifiers come from the model and are quoted; values are parameters.
         if self.vendor == "postgresql":
