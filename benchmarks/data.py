@@ -98,7 +98,9 @@ def our_records(
             )
         tag, data = tags[user_id]
         dead = _expired(n, expired)
-        base = now - timedelta(days=2) if dead else now - timedelta(minutes=5)
+        # Distinct times (a microsecond apart), as sessions made over time.
+        age = timedelta(days=2) if dead else timedelta(minutes=5)
+        base = now - age - timedelta(microseconds=n)
         yield SessionRecord(
             public_id=tag + _b64(secrets.token_bytes(12)),
             secret_hash=secrets.token_hex(32),
@@ -118,11 +120,13 @@ def load_our_db(
     count: int, user_ids: Sequence[int], now: datetime, *, expired: float = 0.0
 ) -> None:
     """Rows of ``sessiontokens_session``."""
+    columns = [*OUR_COLUMNS, "version", "written_at"]
     rows = (
-        [getattr(record, name) for name in OUR_COLUMNS]
+        [*(getattr(record, name) for name in OUR_COLUMNS), 1, record.last_activity]
         for record in our_records(count, user_ids, now, expired=expired)
     )
-    _insert("sessiontokens_session", OUR_COLUMNS, rows, datetimes=(3, 7, 8, 9, 10))
+    stamps = (3, 7, 8, 9, 10, 14)
+    _insert("sessiontokens_session", columns, rows, datetimes=stamps)
 
 
 def load_our_redis(
@@ -181,12 +185,42 @@ def load_django_db(
         ):
             if user_id not in encoded:
                 encoded[user_id] = SessionStore().encode(user_data(user_id))
-            end = now + timedelta(hours=-1 if _expired(n, expired) else 336)
+            hours = -1 if _expired(n, expired) else 336
+            end = now + timedelta(hours=hours, microseconds=-n)
             yield [key, encoded[user_id], end]
 
     _insert(
         "django_session", ["session_key", "session_data", "expire_date"], rows(), (2,)
     )
+
+
+def load_peer_db(
+    table: str, count: int, user_ids: Sequence[int], now: datetime, *, expired: float
+) -> None:
+    """Rows of django-user-sessions' or django-qsessions' table (a user
+    column, as their middleware fills it)."""
+    from django.contrib.sessions.backends.db import SessionStore
+
+    encoded: dict[int, str] = {}
+    qsessions = table.startswith("qsessions")
+    columns = ["session_key", "session_data", "expire_date", "user_id"]
+    columns += ["user_agent", "ip"]
+    columns += ["created_at", "updated_at"] if qsessions else ["last_activity"]
+
+    def rows() -> Iterator[list[Any]]:
+        for (n, user_id), key in zip(
+            _spread(count, user_ids), _django_keys(count), strict=True
+        ):
+            if user_id not in encoded:
+                encoded[user_id] = SessionStore().encode(user_data(user_id))
+            dead = _expired(n, expired)
+            base = now - timedelta(days=2, microseconds=n) if dead else now
+            end = base + timedelta(hours=1 if dead else 336)
+            row = [key, encoded[user_id], end, user_id, USER_AGENT, "10.0.0.1", base]
+            yield [*row, base] if qsessions else row
+
+    stamps = (2, 6, 7) if qsessions else (2, 6)
+    _insert(table, columns, rows(), stamps)
 
 
 def load_django_cache(count: int, user_ids: Sequence[int], now: datetime) -> None:

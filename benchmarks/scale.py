@@ -1,14 +1,22 @@
-"""A million sessions: purge throughput and memory, list and end at scale.
+"""A million sessions: purge throughput and memory, list and end one
+user's sessions, and the admin list, at scale, beside the peers.
 
     python -m benchmarks.scale                       # 1,000,000 sessions
     python -m benchmarks.scale --sessions 200000     # a quicker run
+    python -m benchmarks.scale --backends postgres user-sessions:postgres
 
-For each backend (PostgreSQL ``DATABASE_URL`` or the local "bench" database,
-a SQLite file, and a throwaway ``redis-server`` started on a free port), a
-child process bulk-loads the sessions (half of them expired), lists and ends
-one user's sessions at 100k and at the full count, then
-``manage.py purgesessions`` runs in its own process: its wall time gives
-rows/s and ``wait4`` its peak resident memory.
+For each backend (ours on PostgreSQL ``DATABASE_URL`` or the local "bench"
+database, on a SQLite file and on a throwaway ``redis-server`` started on a
+free port; then django-user-sessions and django-qsessions on PostgreSQL and
+SQLite, ``benchmarks.peers``), a child process bulk-loads the sessions
+(half of them expired), then at 100k and at the full count times listing
+and ending one user's 10 sessions (ours through ``services``, audit and
+signals included) and the admin list's page 1 and page 100 (ours through
+``services.search_sessions``: a capped total and one page; the peers'
+changelist queries: the filtered count, the full count and the page).
+Then ``manage.py purgesessions`` (the peers: ``clearsessions``) runs in its
+own process: its wall time gives rows/s and ``wait4`` its peak resident
+memory.
 """
 
 from __future__ import annotations
@@ -29,13 +37,28 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import postgres
+from benchmarks.engines import BY_NAME
 
 SQLITE_FILE = str(Path(tempfile.gettempdir()) / "bench-scale.db")
 STAGE = 100_000
 PER_USER = 10
+#: The admin list: 100 a page; "deep" is page 100.
+PAGE = 100
+DEEP_OFFSET = 99 * PAGE
+ADMIN_BUDGET_MS = 1000
 TARGETS = {"postgres": 300_000, "sqlite": 100_000}
 MAX_RSS_MIB = 100
 LIST_TARGET_MS = 1.0
+#: Ours on each store, then the peers ("name:database").
+BACKENDS = [
+    "postgres",
+    "sqlite",
+    "redis",
+    "user-sessions:postgres",
+    "user-sessions:sqlite",
+    "qsessions:postgres",
+    "qsessions:sqlite",
+]
 
 
 # Child: load and measure ----------------------------------------------------
@@ -53,7 +76,38 @@ def _timed(function: Any, repeats: int, setup: Any = None) -> float:
     return statistics.median(samples)
 
 
+def _timed_bounded(function: Any, repeats: int, budget_s: float = 3.0) -> float:
+    """``_timed``, but a call slower than ``budget_s`` is measured once (a
+    listing that reads every session must not hold the run for minutes)."""
+    start = time.perf_counter()
+    function()
+    once = time.perf_counter() - start
+    if once * (repeats + 2) > budget_s * 10:
+        return once * 1000
+    return _timed(function, repeats)
+
+
+def _admin_pages(
+    search: Any, repeats: int, before: list[dict[str, Any]]
+) -> dict[str, float]:
+    """The admin list's first page and a deep one (page 100 of 100). Not
+    measured again at a larger size when it took over ``ADMIN_BUDGET_MS``
+    at a smaller one (it reads every session: the run would take minutes
+    and say nothing new)."""
+    if before and before[-1].get("admin_first_ms", 0) > ADMIN_BUDGET_MS:
+        return {}
+    return {
+        "admin_first_ms": _timed_bounded(lambda: search(0), repeats),
+        "admin_deep_ms": _timed_bounded(lambda: search(DEEP_OFFSET), repeats),
+    }
+
+
 def child(args: argparse.Namespace) -> dict[str, Any]:
+    engine = BY_NAME[os.environ["BENCH_ENGINE"]]
+    if engine.peer:
+        from benchmarks.peers import peer_child
+
+        return peer_child(args, engine)
     import django
 
     django.setup()
@@ -103,9 +157,15 @@ def child(args: argparse.Namespace) -> dict[str, Any]:
             args.repeats,
             setup=add_own,
         )
-        results["stages"].append(
-            {"total": total, "load_s": load_s, "list_ms": listing, "end_ms": ending}
+        stage = {"total": total, "load_s": load_s, "list_ms": listing, "end_ms": ending}
+        stage.update(
+            _admin_pages(
+                lambda offset: services.search_sessions(offset=offset, limit=PAGE),
+                args.repeats,
+                results["stages"],
+            )
         )
+        results["stages"].append(stage)
     results["expired"] = services.count_expired()
     results["stored"] = store.count()
     return results
@@ -171,13 +231,16 @@ def run_measured(command: list[str], env: dict[str, str]) -> dict[str, Any]:
     return {"wall_s": wall, "rss_mib": usage.ru_maxrss / 1024, "stdout": output}
 
 
-def purge(env: dict[str, str], batch_size: int | None) -> dict[str, Any]:
-    command = [sys.executable, "-m", "django", "purgesessions", "--verbosity=1"]
-    if batch_size:
-        command.append(f"--batch-size={batch_size}")
+def purge(env: dict[str, str], batch_size: int | None, expired: int) -> dict[str, Any]:
+    if BY_NAME[env["BENCH_ENGINE"]].ours:
+        command = [sys.executable, "-m", "django", "purgesessions", "--verbosity=1"]
+        if batch_size:
+            command.append(f"--batch-size={batch_size}")
+    else:  # the peers: Django's clearsessions (their clear_expired)
+        command = [sys.executable, "-m", "django", "clearsessions"]
     first = run_measured(command, env)
     found = re.search(r"Removed (\d+) expired", first["stdout"])
-    removed = int(found.group(1)) if found else 0
+    removed = int(found.group(1)) if found else expired
     again = run_measured(command, env)  # nothing left: Django start-up + one query
     work = max(first["wall_s"] - again["wall_s"], 1e-9)
     return {
@@ -193,10 +256,11 @@ def purge(env: dict[str, str], batch_size: int | None) -> dict[str, Any]:
 
 def backend(name: str, args: argparse.Namespace, redis_url: str = "") -> dict[str, Any]:
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="benchmarks.settings")
-    env["BENCH_ENGINE"] = "ours-redis" if name == "redis" else "ours-db"
+    peer, _, database = name.rpartition(":")  # "user-sessions:postgres"
+    env["BENCH_ENGINE"] = peer or ("ours-redis" if name == "redis" else "ours-db")
     env["BENCH_SQLITE"] = SQLITE_FILE
     env.pop("DATABASE_URL", None)
-    if name == "postgres":
+    if database == "postgres":
         env["DATABASE_URL"] = postgres.database_url()
     if redis_url:
         env["BENCH_REDIS_URL"] = redis_url
@@ -211,22 +275,36 @@ def backend(name: str, args: argparse.Namespace, redis_url: str = "") -> dict[st
     ]
     loaded = run_measured(command, env)
     result: dict[str, Any] = json.loads(loaded["stdout"].strip().splitlines()[-1])
+    if "unavailable" in result:
+        return result
     print(f"{name}: purging {result['expired']:,}", file=sys.stderr, flush=True)
-    result["purge"] = purge(env, args.batch_size)
+    result["purge"] = purge(env, args.batch_size, result["expired"])
     return result
 
 
+def _ms(stage: dict[str, Any], name: str) -> str:
+    found = stage.get(name)
+    return "not run (slow)" if found is None else f"{found:.1f}"
+
+
 def report(results: dict[str, dict[str, Any]], args: argparse.Namespace) -> list[str]:
+    measured = {k: v for k, v in results.items() if "stages" in v}
     lines = [
-        "| backend | sessions | load s | list one user's ms | end one user's ms |",
-        "| --- | ---: | ---: | ---: | ---: |",
+        "| backend | sessions | load s | list one user's ms | end one user's ms "
+        "| admin list, page 1 ms | admin list, page 100 ms |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
-    for name, found in results.items():
+    for name, found in measured.items():
         for stage in found["stages"]:
             lines.append(
                 f"| {name} | {stage['total']:,} | {stage['load_s']:.1f} "
-                f"| {stage['list_ms']:.3f} | {stage['end_ms']:.3f} |"
+                f"| {stage['list_ms']:.3f} | {stage['end_ms']:.3f} "
+                f"| {_ms(stage, 'admin_first_ms')} | {_ms(stage, 'admin_deep_ms')} |"
             )
+    for name, found in results.items():
+        if name not in measured:
+            lines.append(f"| {name} | not measured: {found.get('unavailable')} |")
+    results = measured
     lines += [
         "",
         "| backend | expired removed | purge wall s | rows/s | rows/s net of "
@@ -269,9 +347,7 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--sessions", type=int, default=1_000_000)
-    parser.add_argument(
-        "--backends", nargs="+", default=["postgres", "sqlite", "redis"]
-    )
+    parser.add_argument("--backends", nargs="+", default=BACKENDS)
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--json", help="also write the raw results here")

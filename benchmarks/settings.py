@@ -48,7 +48,7 @@ SESSIONTOKENS_REDIS_CACHE = "redis"  # ours
 INSTALLED_APPS = [
     "django.contrib.auth",
     "django.contrib.contenttypes",
-    "django_sessiontokens" if ENGINE.ours else "django.contrib.sessions",
+    ENGINE.installed_app,
 ]
 MIDDLEWARE = [
     ENGINE.middleware,

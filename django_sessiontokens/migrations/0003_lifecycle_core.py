@@ -43,14 +43,18 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='session',
-            index=models.Index(fields=['-last_activity', 'public_id'], name='sessiontokens_activity'),
+            index=models.Index(condition=models.Q(('user__isnull', False)), fields=['-last_activity', 'public_id', 'expires_at'], name='sessiontokens_activity'),
         ),
         migrations.AddIndex(
             model_name='session',
-            index=models.Index(fields=['authenticated_at'], name='sessiontokens_authenticated'),
+            index=models.Index(condition=models.Q(('authenticated_at__isnull', False), ('user__isnull', False)), fields=['authenticated_at', 'expires_at'], name='sessiontokens_authenticated'),
         ),
         migrations.AddIndex(
             model_name='session',
-            index=models.Index(fields=['created_at'], name='sessiontokens_created'),
+            index=models.Index(condition=models.Q(('authenticated_at__isnull', True), ('user__isnull', False)), fields=['created_at', 'expires_at'], name='sessiontokens_created'),
+        ),
+        migrations.AddIndex(
+            model_name='session',
+            index=models.Index(condition=models.Q(('user__isnull', True)), fields=['last_activity', 'expires_at'], name='sessiontokens_anonymous'),
         ),
     ]

@@ -6,10 +6,11 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, connections, router, transaction
-from django.db.models import F, Q
+from django.db.models import F
 
 from django_sessiontokens.exceptions import CreateError, StaleCopy, UpdateError
 from django_sessiontokens.models import Session
+from django_sessiontokens.stores import db_purge, db_sql
 from django_sessiontokens.stores.base import UPDATABLE, BaseStore, SessionRecord
 from django_sessiontokens.types import MOVING
 
@@ -26,7 +27,8 @@ def _field(name: str) -> Any:
 
 class _Statements:
     """SQL of the hot path (read by public id, update by public id) for one
-    database, with the converters the ORM would apply."""
+    database, with the converters the ORM would apply. The listing, ending
+    and purge SQL is ``db_sql``'s."""
 
     def __init__(self, connection: Any) -> None:
         self.vendor = connection.vendor
@@ -38,23 +40,6 @@ class _Statements:
         columns = ", ".join(quote(_field(name).column) for name in _COLUMNS)
         # Identifiers come from the model and are quoted; values are parameters.
         self.select = f"SELECT {columns} FROM {self._table} WHERE {self._key} = %s"  # noqa: S608
-        expires = quote(_field("expires_at").column)
-        rows = {"postgresql": "ctid", "sqlite": "rowid"}.get(connection.vendor)
-        self.purge: str | None = None
-        if rows == "ctid":
-            # The outer condition is checked again on the current row version,
-            # so a session touched meanwhile is kept.
-            self.purge = (
-                f"DELETE FROM {self._table} WHERE ctid = ANY(ARRAY("  # noqa: S608
-                f"SELECT ctid FROM {self._table} WHERE {expires} <= %s LIMIT %s)) "
-                f"AND {expires} <= %s"
-            )
-        elif rows == "rowid":
-            self.purge = (
-                f"DELETE FROM {self._table} WHERE rowid IN ("  # noqa: S608
-                f"SELECT rowid FROM {self._table} WHERE {expires} <= %s LIMIT %s) "
-                f"AND {expires} <= %s"
-            )
         self._converters = []
         for name in _COLUMNS:
             col = _field(name).get_col(table)
@@ -215,53 +200,23 @@ class DatabaseStore(BaseStore):
     def delete(self, public_ids: Sequence[str]) -> list[SessionRecord]:
         if not public_ids:
             return []
-        with transaction.atomic(using=self.using):
-            rows = list(
-                self._manager()
-                .select_for_update()
-                .filter(public_id__in=list(public_ids))
-                .values(*_LIGHT)
-            )
-            if rows:
-                self._manager().filter(
-                    public_id__in=[row["public_id"] for row in rows]
-                ).delete()
-        return [_record(row) for row in rows]
+        connection, _sql = self._sql(for_write=True)
+        return db_sql.delete(self._manager(), connection, public_ids)
 
     def for_user(self, user_id: str) -> list[SessionRecord]:
-        rows = self._manager().filter(user_id=user_id).values(*_LIGHT)
-        return [_record(row) for row in rows]
+        connection, _sql = self._sql()
+        return db_sql.for_user(connection, user_id)
 
     def purge_expired(
         self, cutoffs: Cutoffs, *, batch_size: int, dry_run: bool = False
     ) -> Iterator[list[SessionRecord]]:
-        fields = ["public_id", "user_id", "expires_at"]
-        expired = _expired(cutoffs)
-        if dry_run:
-            last = None
-            while True:
-                qs = self._manager().filter(expired)
-                if last is not None:
-                    qs = qs.filter(public_id__gt=last)
-                rows = list(qs.order_by("public_id").values(*fields)[:batch_size])
-                if not rows:
-                    return
-                last = rows[-1]["public_id"]
-                yield [_partial(row) for row in rows]
-        while True:
-            with transaction.atomic(using=self.using):
-                rows = list(
-                    self._manager()
-                    .filter(expired)
-                    .order_by()
-                    .values(*fields)[:batch_size]
-                )
-                if not rows:
-                    return
-                self._manager().filter(
-                    expired, public_id__in=[row["public_id"] for row in rows]
-                ).delete()
-            yield [_partial(row) for row in rows]
+        """Pass by pass (``db_sql.passes``), each walking its own index in
+        key order with keyset batches; a batch's rows are deleted only if
+        they still match the pass's condition, and only those deleted are
+        yielded. A dry run walks the primary key under ``_expired``."""
+        connection, _sql = self._sql(for_write=not dry_run)
+        walk = db_purge.dry_run if dry_run else db_purge.purge
+        yield from walk(self._manager(), connection, cutoffs, batch_size)
 
     def search(
         self,
@@ -273,18 +228,17 @@ class DatabaseStore(BaseStore):
         offset: int = 0,
         limit: int = 100,
     ) -> tuple[int, list[SessionRecord]]:
-        qs = self._manager().filter(user__isnull=False)
-        if user_ids is not None:
-            qs = qs.filter(user_id__in=list(user_ids))
-        if ip:
-            qs = qs.filter(ip=ip)
-        if state == "active":
-            qs = qs.exclude(_expired(cutoffs))
-        elif state == "expired":
-            qs = qs.filter(_expired(cutoffs))
-        total = qs.count()
-        rows = qs.order_by("-last_activity", "public_id").values(*_LIGHT)
-        return total, [_record(row) for row in rows[offset : offset + limit]]
+        connection, _sql = self._sql()
+        return db_sql.search(
+            self._manager(),
+            connection,
+            cutoffs,
+            user_ids=user_ids,
+            ip=ip,
+            state=state,
+            offset=offset,
+            limit=limit,
+        )
 
     def purge_batch_size(self) -> int:
         # Measured at 1M rows, half expired: a batch rewrites every page it
@@ -298,27 +252,24 @@ class DatabaseStore(BaseStore):
     def purge_expired_quietly(
         self, cutoffs: Cutoffs, *, batch_size: int
     ) -> Iterator[int]:
-        """One DELETE per batch, nothing read back. The condition is checked
-        again on the row being deleted, so a session touched meanwhile is
-        kept."""
+        """One statement per batch, nothing read back but counts, pass by
+        pass (``db_sql.passes``). Each pass walks its own (partial) index in
+        key order, so a batch costs in proportion to the rows it removes;
+        the pass's condition is checked again on the row being deleted, so
+        a session touched meanwhile is kept.
+
+        PostgreSQL: the batch's row ids are taken from the index in key
+        order, from the last key of the previous batch on (the dead tuples
+        of earlier batches are not walked again), and the index plan is
+        forced for the batch's transaction, so the plan does not depend on
+        statistics (a table just filled has none). SQLite deletes rows in
+        place: each batch starts again at the beginning of the range, which
+        holds only rows still to remove."""
         connection, _sql = self._sql(for_write=True)
-        expired = _expired(cutoffs)
-        manager = self._manager()
-        if connection.vendor == "sqlite":
-            # Every batch revisits the same index pages: keep them in SQLite's
-            # own cache (32 MiB for this connection) instead of re-reading.
-            with connection.cursor() as cursor:
-                cursor.execute("PRAGMA cache_size = -32768")
-        while True:
-            batch = manager.filter(expired).order_by().values("pk")[:batch_size]
-            with transaction.atomic(using=connection.alias):
-                removed = int(
-                    manager.filter(expired, pk__in=batch)._raw_delete(connection.alias)
-                )
-            if removed:
-                yield removed
-            if removed < batch_size:
-                return
+        if connection.vendor in ("postgresql", "sqlite"):
+            yield from db_purge.purge_quietly(connection, cutoffs, batch_size)
+        else:
+            yield from super().purge_expired_quietly(cutoffs, batch_size=batch_size)
 
     def count(self) -> int:
         return int(self._manager().count())
@@ -365,30 +316,5 @@ def _values(record: SessionRecord) -> dict[str, Any]:
     return values
 
 
-def _expired(cutoffs: Cutoffs) -> Q:
-    """``Cutoffs`` as a query: each bound is a range on an indexed column."""
-    found = Q(expires_at__lte=cutoffs.now)
-    if cutoffs.idle is not None:
-        found |= Q(user__isnull=False, last_activity__lte=cutoffs.idle)
-    if cutoffs.absolute is not None:
-        found |= Q(user__isnull=False, authenticated_at__lte=cutoffs.absolute)
-        found |= Q(
-            user__isnull=False,
-            authenticated_at__isnull=True,
-            created_at__lte=cutoffs.absolute,
-        )
-    if cutoffs.anonymous is not None:
-        found |= Q(user__isnull=True, last_activity__lte=cutoffs.anonymous)
-    return found
-
-
-def _partial(row: dict[str, Any]) -> SessionRecord:
-    user_id = row["user_id"]
-    return SessionRecord(
-        public_id=row["public_id"],
-        secret_hash="",
-        created_at=row["expires_at"],
-        last_activity=row["expires_at"],
-        expires_at=row["expires_at"],
-        user_id=None if user_id is None else str(user_id),
-    )
+#: ``Cutoffs`` as a query (the OR of the purge's passes).
+_expired = db_sql.expired
