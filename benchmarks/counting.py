@@ -58,10 +58,10 @@ def _counting_redis(counts: Counts) -> Iterator[None]:
         counts.redis_commands += len(commands)
         return pack_commands(self, commands)
 
-    # Commands our Redis stores pack themselves (``redis_base.call``).
-    from django_sessiontokens.stores import redis_base
+    # Commands our Redis stores pack themselves (``connection.call``).
+    from django_sessiontokens.stores.redis import connection as redis_connection
 
-    pack_command = redis_base.pack_command
+    pack_command = redis_connection.pack_command
 
     def counted_pack_command(args: Any) -> bytes:
         counts.redis_commands += 1
@@ -70,11 +70,11 @@ def _counting_redis(counts: Counts) -> Iterator[None]:
     AbstractConnection.send_packed_command = counted_send_packed  # type: ignore[method-assign]
     AbstractConnection.send_command = counted_send_command  # type: ignore[method-assign]
     AbstractConnection.pack_commands = counted_pack_commands  # type: ignore[method-assign]
-    redis_base.pack_command = counted_pack_command  # type: ignore[assignment]
+    redis_connection.pack_command = counted_pack_command  # type: ignore[assignment]
     try:
         yield
     finally:
-        redis_base.pack_command = pack_command  # type: ignore[assignment]
+        redis_connection.pack_command = pack_command  # type: ignore[assignment]
         AbstractConnection.send_packed_command = send_packed  # type: ignore[method-assign]
         AbstractConnection.send_command = send_command  # type: ignore[method-assign]
         AbstractConnection.pack_commands = pack_commands  # type: ignore[method-assign]

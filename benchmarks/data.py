@@ -85,16 +85,17 @@ def our_records(
 ) -> Iterator[Any]:
     """``SessionRecord`` objects as the engines would store them."""
     from django_sessiontokens.backends.db import SessionStore
+    from django_sessiontokens.backends.serialization import serialize
     from django_sessiontokens.core import tokens
     from django_sessiontokens.stores.base import SessionRecord
 
-    adapter = SessionStore()
+    serializer = SessionStore().serializer
     tags: dict[int, tuple[str, str]] = {}
     for n, user_id in _spread(count, user_ids):
         if user_id not in tags:
             tags[user_id] = (
                 tokens.routing_tag(user_id),
-                adapter._serialize(user_data(user_id)),
+                serialize(serializer, user_data(user_id)),
             )
         tag, data = tags[user_id]
         dead = _expired(n, expired)
@@ -142,24 +143,21 @@ def load_our_redis(
     ``min_ttl_ms`` keeps expired records in Redis (as after a shortened
     timeout) so that the purge has something to remove."""
     from django_sessiontokens.services import get_store
-    from django_sessiontokens.stores import redis as layout
+    from django_sessiontokens.stores.redis import codec, scripts
+    from django_sessiontokens.stores.redis.codec import ttl_ms
 
     store: Any = get_store()
     client = store.client()
-    script = client.register_script(layout._CREATE)
-    extra = store._globals(client)
+    script = scripts.SCRIPTS["create"]
+    client.script_load(script.source)
+    sets = store._sets(client)
     pipe = client.pipeline(transaction=False)
     records = our_records(count, user_ids, now, expired=expired)
     for n, record in enumerate(records, start=1):
-        args = [
-            max(layout.ttl_ms(record.expires_at), min_ttl_ms),
-            layout.pack_record(record),
-            record.public_id,
-            record.user_id,
-            layout.micros(record.expires_at),
-            layout.micros(record.last_activity),
-        ]
-        script(keys=[store.key(record.public_id), *extra], args=args, client=pipe)
+        pid = record.public_id
+        names = [store.key(pid), store._index(pid, record.user_id), *sets]
+        args = [max(ttl_ms(record.expires_at), min_ttl_ms), codec.pack_record(record)]
+        pipe.evalsha(script.sha, len(names), *names, *args)
         if n % CHUNK == 0:
             pipe.execute()
     pipe.execute()
