@@ -68,6 +68,8 @@ class SessionTokenMiddleware(SessionMiddleware):
             user_agent=client.recorded_user_agent(request),
         )
         current_session.set(session)
+        if value:
+            _note_database_failures(session)
         if value and guessing.is_blocked(address):
             return guessing.too_many_requests()
         return None
@@ -254,3 +256,21 @@ def _through_session_code(tb: TracebackType | None) -> bool:
             return True
         tb = tb.tb_next
     return False
+
+
+def _note_database_failures(session: TokenSessionStore) -> None:
+    """Remember a database error raised while loading ``session``, wherever
+    the load happens (a middleware that reads ``request.user`` before the
+    view, too), so the response is the 503 and not Django's 500; the redis
+    engine's adapter does the same for ``StoreUnavailable``."""
+    load = session.load
+
+    def load_noting_failures() -> dict[str, Any]:
+        try:
+            return load()
+        except DATABASE_ERRORS as exc:
+            if getattr(session, "unavailable", None) is None:
+                session.unavailable = database_unavailable(exc)  # type: ignore[attr-defined]
+            raise
+
+    session.load = load_noting_failures  # type: ignore[method-assign]

@@ -2,7 +2,7 @@
 
 The site (``tests/load/site``) runs under gunicorn (sync workers x 4,
 gthread 2 x 8) or uvicorn (2 workers); 50 signed-in clients each increment a
-counter in their session and read a page for 30 s; at 8 s Redis is stopped
+counter in their session and read a page for 20 s; at 6 s Redis is stopped
 for 5 s, or frozen (SIGSTOP) for 5 s, or PostgreSQL is stopped for 5 s. Every
 server, database and Redis here is a throwaway one started by the test on a
 free port of 127.0.0.1, whatever ``DATABASE_URL`` says.
@@ -40,8 +40,8 @@ from tests.load.servers import (
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 CLIENTS = int(os.environ.get("SESSIONTOKENS_LOAD_CLIENTS", "50"))
-SECONDS = float(os.environ.get("SESSIONTOKENS_LOAD_SECONDS", "30"))
-FAULT_AT = float(os.environ.get("SESSIONTOKENS_LOAD_FAULT_AT", "8"))
+SECONDS = float(os.environ.get("SESSIONTOKENS_LOAD_SECONDS", "20"))
+FAULT_AT = float(os.environ.get("SESSIONTOKENS_LOAD_FAULT_AT", "6"))
 FAULT_FOR = 5.0
 REDIS_TIMEOUT = 0.5
 SERVERS = ["gunicorn-sync", "gunicorn-gthread", "uvicorn"]
