@@ -93,7 +93,7 @@ def test_save_fails_503_and_nothing_is_saved(user, settings, caplog):
 
 def test_touch_fails_the_page_is_served_and_logged_once(user, settings, caplog):
     settings.SESSION_ENGINE = "django_sessiontokens.backends.db"
-    client, cookie = signed_in(user)
+    client, _ = signed_in(user)
     settings.SESSIONTOKENS_TOUCH_INTERVAL = 0  # every read writes last activity
     caplog.set_level(logging.DEBUG)
     with mock.patch.object(DatabaseStore, "update", side_effect=DOWN):
@@ -113,13 +113,14 @@ class ReadsTheUserEarly:
         self.get_response = get_response
 
     def __call__(self, request):
-        request.user.is_authenticated  # noqa: B018
+        assert request.user.is_authenticated is not None
         return self.get_response(request)
 
 
 def test_a_failure_outside_the_view_is_a_503_too(user, settings, caplog):
     settings.SESSION_ENGINE = "django_sessiontokens.backends.db"
     client, cookie = signed_in(user)
+    assert cookie
     settings.MIDDLEWARE = [*settings.MIDDLEWARE, f"{__name__}.ReadsTheUserEarly"]
     caplog.set_level(logging.DEBUG)
     with mock.patch.object(DatabaseStore, "get", side_effect=DOWN):
