@@ -26,7 +26,7 @@ COOKIE = "sessionid"
 PHASES = ("before", "during", "after")
 #: Hard limits whatever the run asks: requests per client, seconds per request.
 MAX_REQUESTS = 20_000
-REQUEST_TIMEOUT = 15.0
+REQUEST_TIMEOUT = 30.0
 
 
 @dataclass
@@ -195,6 +195,7 @@ class PhaseStats:
     signed_out: int = 0  # clients
     lost: int = 0  # acknowledged increments whose effect is gone
     applied_unacknowledged: int = 0  # answered non-200 yet applied
+    applied_sent_in_fault: int = 0  # of those, sent after the fault began
     failed_increments: int = 0  # increments answered non-200 or not at all
 
     def percentile(self, q: int, values: list[float] | None = None) -> float:
@@ -217,7 +218,8 @@ class PhaseStats:
             f"{self.requests} | {statuses} | {self.percentile(50):.0f} / "
             f"{self.percentile(99):.0f} | {self.server_max * 1000:.0f} | "
             f"{self.tracebacks} | {self.signed_out} | "
-            f"{self.lost} | {self.applied_unacknowledged} of {self.failed_increments}"
+            f"{self.lost} | {self.applied_unacknowledged} of "
+            f"{self.failed_increments} ({self.applied_sent_in_fault})"
         )
 
 
@@ -248,7 +250,7 @@ def report(clients: list[Client], window: Window, log: Path) -> dict[str, PhaseS
     for client in clients:
         signed_out_in: str | None = None
         acked_value = 0  # the counter after the last acknowledged increment
-        failed: list[str] = []  # phases of the increments not acknowledged since
+        failed: list[Request] = []  # increments not acknowledged since
         for request in client.requests:
             phase = window.phase(request.started, request.started + request.latency)
             s = stats[phase]
@@ -268,21 +270,17 @@ def report(clients: list[Client], window: Window, log: Path) -> dict[str, PhaseS
                 if value <= acked_value:  # acknowledged increments overwritten
                     s.lost += acked_value - value + 1
                 else:
-                    applied = value - acked_value - 1
-                    for p in failed[-applied:] if applied else ():
-                        stats[p].applied_unacknowledged += 1
+                    _applied(stats, window, failed, value - acked_value - 1)
                 acked_value = value
                 failed = []
             elif request.status != 200:
                 s.failed_increments += 1
-                failed.append(phase)
+                failed.append(request)
         final = client.final if client.final is not None else 0
         if final < acked_value:
             stats["after"].lost += acked_value - final
         elif final > acked_value:
-            applied = final - acked_value
-            for p in failed[-applied:]:
-                stats[p].applied_unacknowledged += 1
+            _applied(stats, window, failed, final - acked_value)
         if signed_out_in is not None:
             stats[signed_out_in].signed_out += 1
     for phase, counts in scan_log(log.read_text(errors="replace"), window).items():
@@ -291,9 +289,22 @@ def report(clients: list[Client], window: Window, log: Path) -> dict[str, PhaseS
     return stats
 
 
+def _applied(
+    stats: dict[str, PhaseStats], window: Window, failed: list[Request], count: int
+) -> None:
+    """``count`` of the ``failed`` increments were applied all the same;
+    taken as the earliest (those in flight when the fault began)."""
+    for request in failed[:count]:
+        phase = window.phase(request.started, request.started + request.latency)
+        stats[phase].applied_unacknowledged += 1
+        if window.start is not None and request.started >= window.start:
+            stats[phase].applied_sent_in_fault += 1
+
+
 HEADER = (
     "| server | engine (database) | fault | phase | requests | statuses | p50 / p99 ms "
-    "| app max ms | tracebacks | signed out | lost | failed increments applied |\n"
+    "| app max ms | tracebacks | signed out | lost | not acknowledged, applied "
+    "(sent in the fault) |\n"
     "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 )
 

@@ -17,6 +17,7 @@ import http.client
 import os
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -82,8 +83,13 @@ def manage(env: dict[str, str], *args: str) -> None:
 
 
 def prepare_database(env: dict[str, str], users: int) -> None:
-    """Migrate and create the users ``load-0`` ... ``load-<users - 1>``."""
+    """Migrate and create the users ``load-0`` ... ``load-<users - 1>``;
+    a SQLite file is switched to WAL (readers never wait for the writer)."""
     manage(env, "migrate", "--noinput", "-v", "0")
+    if "LOAD_SQLITE" in env:
+        with sqlite3.connect(env["LOAD_SQLITE"]) as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
+        connection.close()
     code = (
         "import django; django.setup()\n"
         "from django.contrib.auth import get_user_model\n"
