@@ -2,7 +2,8 @@
 example project's are):
 
 * ``LOAD_ENGINE``: ``db`` (default), ``redis`` or ``cached_db``;
-* ``LOAD_DATABASE_URL``: ``postgres://...`` for PostgreSQL, else
+* ``LOAD_DATABASE_URL``: ``postgres://...`` for PostgreSQL (with
+  ``LOAD_CONN_MAX_AGE``, default 0, and ``LOAD_CONN_HEALTH_CHECKS=1``), else
   ``LOAD_SQLITE`` names the SQLite file;
 * ``LOAD_REDIS_URL``: the Redis server of the two Redis engines;
 * ``LOAD_REDIS_TIMEOUT``: their socket (and connect) timeout, seconds (0.5).
@@ -48,7 +49,9 @@ TEMPLATES = [
 if os.environ.get("LOAD_DATABASE_URL"):
     DATABASES = {
         "default": dj_database_url.parse(
-            os.environ["LOAD_DATABASE_URL"], conn_max_age=0
+            os.environ["LOAD_DATABASE_URL"],
+            conn_max_age=int(os.environ.get("LOAD_CONN_MAX_AGE", "0")),
+            conn_health_checks=os.environ.get("LOAD_CONN_HEALTH_CHECKS") == "1",
         )
     }
 else:
