@@ -43,8 +43,13 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 CLIENTS = int(os.environ.get("SESSIONTOKENS_LOAD_CLIENTS", "50"))
 SECONDS = float(os.environ.get("SESSIONTOKENS_LOAD_SECONDS", "20"))
-FAULT_AT = float(os.environ.get("SESSIONTOKENS_LOAD_FAULT_AT", "6"))
+FAULT_AT = float(os.environ.get("SESSIONTOKENS_LOAD_FAULT_AT", SECONDS * 0.3))
 FAULT_FOR = 5.0
+if SECONDS < FAULT_AT + FAULT_FOR + 2:
+    raise ValueError(
+        f"SESSIONTOKENS_LOAD_SECONDS={SECONDS:g} leaves no time after a fault at "
+        f"{FAULT_AT:g} s lasting {FAULT_FOR:g} s"
+    )
 REDIS_TIMEOUT = 0.5
 SERVERS = ["gunicorn-sync", "gunicorn-gthread", "uvicorn"]
 #: Known, in the stores (being rewritten): remove the xfail with the fix.
