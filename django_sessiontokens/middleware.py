@@ -7,11 +7,13 @@ from __future__ import annotations
 import contextvars
 import logging
 import time
+from types import TracebackType
 from typing import Any
 
 from django.conf import settings
 from django.contrib.sessions.exceptions import SessionInterrupted
 from django.contrib.sessions.middleware import SessionMiddleware
+from django.db import InterfaceError, OperationalError, connections, router
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
@@ -26,6 +28,21 @@ from django_sessiontokens.services import guessing
 from django_sessiontokens.types import Reason, RequestContext
 
 logger = logging.getLogger("django_sessiontokens")
+
+#: What a database that does not answer raises (refused or lost connection,
+#: a server shutting down or starting up, a lock wait that gave up).
+DATABASE_ERRORS = (OperationalError, InterfaceError)
+#: Code that loads or saves a session, and that loads the user it names: a
+#: database error raised through it is answered 503, like an unreachable
+#: Redis (a view's own queries are the view's business).
+SESSION_PACKAGES = ("django_sessiontokens.", "django.contrib.sessions.")
+USER_LOADERS = frozenset(
+    (
+        "django.contrib.auth",
+        "django.contrib.auth.backends",
+        "django.contrib.auth.middleware",
+    )
+)
 
 #: The session of the request being handled (read by receivers that run
 #: inside a request without being given it, e.g. on a password change).
@@ -51,6 +68,8 @@ class SessionTokenMiddleware(SessionMiddleware):
             user_agent=client.recorded_user_agent(request),
         )
         current_session.set(session)
+        if value:
+            _note_database_failures(session)
         if value and guessing.is_blocked(address):
             return guessing.too_many_requests()
         return None
@@ -98,6 +117,8 @@ class SessionTokenMiddleware(SessionMiddleware):
                         ) from exc
                     except StoreUnavailable as exc:
                         return self._unavailable(request, exc)
+                    except DATABASE_ERRORS as exc:
+                        return self._unavailable(request, database_unavailable(exc))
                     # Not when only the data changed and the expiry (hence
                     # the cookie's Max-Age) did not move.
                     refresh = session.cookie_due or settings.SESSION_SAVE_EVERY_REQUEST
@@ -111,6 +132,8 @@ class SessionTokenMiddleware(SessionMiddleware):
                     except StoreUnavailable as exc:
                         # The page was served; only last activity is lost.
                         _log_unavailable(exc)
+                    except DATABASE_ERRORS as exc:
+                        _log_unavailable(database_unavailable(exc))
             if refresh and session.session_key:
                 self._set_cookie(response, session)
                 need_vary = True
@@ -123,6 +146,10 @@ class SessionTokenMiddleware(SessionMiddleware):
     ) -> HttpResponseBase | None:
         if isinstance(exception, StoreUnavailable):
             return self._unavailable(request, exception)
+        if isinstance(exception, DATABASE_ERRORS) and _through_session_code(
+            exception.__traceback__
+        ):
+            return self._unavailable(request, database_unavailable(exception))
         return None
 
     def _unavailable(
@@ -195,3 +222,55 @@ def _log_unavailable(exc: StoreUnavailable) -> None:
         exc,
         extra={"alias": exc.alias, "address": exc.address},
     )
+
+
+def database_unavailable(exc: BaseException) -> StoreUnavailable:
+    """A database error on a session path, as the store would report an
+    unreachable Redis (the alias and address of the session table's
+    database; never credentials)."""
+    from django_sessiontokens.models import Session
+
+    alias = router.db_for_write(Session) or "default"
+    try:
+        params = connections[alias].settings_dict
+    except Exception:  # only for the message
+        params = {}
+    host, port = params.get("HOST") or "", params.get("PORT") or ""
+    where = f"{host}:{port}" if host else str(params.get("NAME") or "")
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    failed = StoreUnavailable(
+        f"Database did not answer: {message}", alias=alias, address=where
+    )
+    failed.__cause__ = exc
+    return failed
+
+
+def _through_session_code(tb: TracebackType | None) -> bool:
+    """Whether the exception was raised while loading or saving a session
+    (or the user it names), not by the view's own queries."""
+    while tb is not None:
+        name = tb.tb_frame.f_globals.get("__name__", "")
+        if isinstance(name, str) and (
+            name.startswith(SESSION_PACKAGES) or name in USER_LOADERS
+        ):
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _note_database_failures(session: TokenSessionStore) -> None:
+    """Remember a database error raised while loading ``session``, wherever
+    the load happens (a middleware that reads ``request.user`` before the
+    view, too), so the response is the 503 and not Django's 500; the redis
+    engine's adapter does the same for ``StoreUnavailable``."""
+    load = session.load
+
+    def load_noting_failures() -> dict[str, Any]:
+        try:
+            return load()
+        except DATABASE_ERRORS as exc:
+            if getattr(session, "unavailable", None) is None:
+                session.unavailable = database_unavailable(exc)  # type: ignore[attr-defined]
+            raise
+
+    session.load = load_noting_failures  # type: ignore[method-assign]

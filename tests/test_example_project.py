@@ -146,3 +146,17 @@ def test_the_scripts_install_only_when_pyproject_changes(tmp_path):
     assert len(calls) == 1 and "pip install" in calls[0]
     (venv / ".sessiontokens-installed").write_text("an older pyproject.toml\n")
     assert len(source_venv_sh()) == 2
+
+
+@pytest.mark.parametrize("engine", ["redis", "cached_db"])
+def test_redis_socket_timeouts_are_short(tmp_path, engine):
+    """As the README advises: a Redis that does not answer costs a request
+    at most about a second per call, not the length of the outage."""
+    code = (
+        "from django.conf import settings; "
+        "o = settings.CACHES[settings.SESSIONTOKENS_REDIS_CACHE]['OPTIONS']; "
+        "print(o['SOCKET_CONNECT_TIMEOUT'], o['SOCKET_TIMEOUT'])"
+    )
+    result = manage("shell", "-c", code, tmp_path=tmp_path, engine=engine)
+    connect, read = (float(v) for v in result.stdout.split()[-2:])
+    assert 0 < connect <= 1 and 0 < read <= 1

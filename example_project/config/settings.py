@@ -87,6 +87,9 @@ if SESSION_ENGINE_NAME != "db":
     CACHES["sessions"] = {
         "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        # Short timeouts bound how long a request waits for a Redis that does
+        # not answer (see the README's "When Redis does not answer").
+        "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
     }
     SESSIONTOKENS_REDIS_CACHE = "sessions"
 
