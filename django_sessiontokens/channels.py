@@ -57,7 +57,7 @@ from django.conf import settings
 from django.http.cookie import parse_cookie
 from django.utils import timezone
 
-from django_sessiontokens import signals
+from django_sessiontokens import metrics, signals
 from django_sessiontokens.conf import conf
 from django_sessiontokens.core import lifecycle, policy
 from django_sessiontokens.exceptions import StoreUnavailable, UpdateError
@@ -217,6 +217,7 @@ signals.session_rotated.connect(_on_rotated, weak=False, dispatch_uid=f"{_UID}.r
 def _register(watch: _Watch) -> None:
     with _open_lock:
         _open.setdefault(watch.public_id, weakref.WeakSet()).add(watch)
+    metrics.websocket_opened()
 
 
 def _unregister(watch: _Watch) -> None:
@@ -226,6 +227,7 @@ def _unregister(watch: _Watch) -> None:
             found.discard(watch)
             if not found:
                 del _open[watch.public_id]
+    metrics.websocket_closed()
 
 
 class SessionTokenMiddleware:
