@@ -29,8 +29,8 @@ def server_env(db_path: Path, engine: str, **extra: str) -> dict[str, str]:
         SESSIONTOKENS_ASGI_ENGINE=engine,
         SESSIONTOKENS_TEST_REDIS_URL=settings.REDIS_URL,
         PYTHONPATH=str(ROOT),
-        **extra,
     )
+    env.update(extra)
     env.pop("DATABASE_URL", None)
     return env
 

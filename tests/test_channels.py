@@ -30,6 +30,7 @@ from tests.conftest import ENGINES, REDIS_ENGINES, _require  # noqa: E402
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(120)]
 
 USERS = ["out", "revoked", "pwchange", "expiring", "evicted", "active", "carol"]
+COST_USERS = [f"cost{n}" for n in range(5)]
 #: The documented bound: the check interval plus a store read and the close.
 NEW = "N3w-pw!x"
 BOUND = DEFAULT_CHECK_INTERVAL + 1.5
@@ -38,7 +39,7 @@ BOUND = DEFAULT_CHECK_INTERVAL + 1.5
 @pytest.fixture(scope="module")
 def site_db(tmp_path_factory):
     path = tmp_path_factory.mktemp("asgi") / "site.sqlite3"
-    prepare_database(path, [f"{e}-{u}" for e in ENGINES for u in USERS])
+    prepare_database(path, [f"{e}-{u}" for e in ENGINES for u in USERS] + COST_USERS)
     return path
 
 
@@ -221,3 +222,48 @@ def test_an_ended_cookie_opens_an_anonymous_socket(servers):
         return hello
 
     assert _run(scenario()) == {"user": None, "public_id": None}
+
+
+def _commands(client):
+    stats = client.info("commandstats")
+    return sum(v["calls"] for k, v in stats.items() if k != "cmdstat_info")
+
+
+def test_the_cost_of_open_sockets_in_store_reads(site_db, tmp_path):
+    """Open idle sockets on the redis engine, alone on a throwaway
+    redis-server: every Redis command they cause is counted."""
+    import redis
+
+    from tests.redis_servers import RedisServer, require_binaries
+
+    require_binaries("redis-server")
+    store = RedisServer(workdir=tmp_path).start()
+    server = None
+    try:
+        env = server_env(site_db, "redis", SESSIONTOKENS_TEST_REDIS_URL=store.url)
+        server = AsgiServer(env).start().wait()
+        client = redis.Redis(port=store.port)
+        window = 9.0
+
+        async def scenario():
+            Browser.prefix = ""
+            browsers = [Browser(server).sign_in(name) for name in COST_USERS]
+            sockets = [(await _open(server, b))[0] for b in browsers]
+            await asyncio.sleep(0.5)
+            before = _commands(client)
+            await asyncio.sleep(window)
+            after = _commands(client)
+            for ws in sockets:
+                await ws.close()
+            return after - before
+
+        commands = _run(scenario())
+        client.close()
+    finally:
+        if server is not None:
+            server.stop()
+        store.stop()
+    per_socket_minute = commands / len(COST_USERS) / (window / 60)
+    print(f"redis commands per idle socket per minute: {per_socket_minute:.1f}")
+    expected = 60 / DEFAULT_CHECK_INTERVAL
+    assert expected * 0.5 <= per_socket_minute <= expected * 1.5
