@@ -23,7 +23,6 @@ AUTHENTICATION_BACKENDS = [
     "allauth.account.auth_backends.AuthenticationBackend",
 ]
 ROOT_URLCONF = "tests.allauth_urls"
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 ACCOUNT_LOGIN_METHODS = {"username"}
 ACCOUNT_SIGNUP_FIELDS = ["username*", "email", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
