@@ -24,6 +24,9 @@ class StoreUnavailable(Exception):
 
     def log(self) -> None:
         """One line per failure, without a traceback and without a token."""
+        from django_sessiontokens import metrics
+
+        metrics.store_error(self.alias)
         logging.getLogger("django_sessiontokens").error(
             "Session storage unavailable (%s at %s): %s",
             self.alias or "?",

@@ -17,7 +17,7 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import SessionBase
 from django.utils import timezone
 
-from django_sessiontokens import services
+from django_sessiontokens import metrics, services
 from django_sessiontokens.backends.compat import AsyncSessionAPI
 from django_sessiontokens.backends.rotation import RotationMixin, _Pending
 from django_sessiontokens.backends.serialization import deserialize, serialize
@@ -115,7 +115,7 @@ class TokenSessionStore(RotationMixin, AsyncSessionAPI, SessionBase):
         token = self._token()
         if token is None:
             return self._forget(Verdict.MALFORMED.value)
-        record = self.get_store().get(token.public_id)
+        record = metrics.timed("get", self.get_store().get, token.public_id)
         found = lifecycle.classify(
             token, record, timezone.now(), grace=conf.ROTATION_GRACE
         )
@@ -235,7 +235,7 @@ class TokenSessionStore(RotationMixin, AsyncSessionAPI, SessionBase):
             ip=ctx.ip,
             user_agent=ctx.user_agent,
         )
-        store.update(record.public_id, changes, base=record)
+        metrics.timed("update", store.update, record.public_id, changes, base=record)
         self._record = record.replace(**changes)
         self._authenticated_now = False
         self.cookie_due = (
@@ -269,7 +269,8 @@ class TokenSessionStore(RotationMixin, AsyncSessionAPI, SessionBase):
             user_agent=ctx.user_agent,
         )
         if changes:
-            self.get_store().update(record.public_id, changes, base=record)
+            update = self.get_store().update
+            metrics.timed("update", update, record.public_id, changes, base=record)
             self._record = record.replace(**changes)
             return True
         return self.resend_cookie

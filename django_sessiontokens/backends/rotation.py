@@ -156,6 +156,9 @@ class RotationMixin:
         even when Django kept it (same user signing in again)."""
         if self._pending is not None:
             self._pending.reason = "login"
+            # Final now (under the user's routing tag), not at the save:
+            # allauth headless hands the key to app clients in the view.
+            self._session_key = tokens.new_token(self._user_id(self._cache())).value
         elif self.session_key is not None:
             self.rotate(reason="login")
         self.mark_authenticated()

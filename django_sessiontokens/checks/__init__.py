@@ -35,6 +35,12 @@ W002      (deploy) SESSION_COOKIE_HTTPONLY is False
 W003      (deploy) SESSION_COOKIE_SAMESITE is None
 W004      (deploy) SQLite without "transaction_mode": "IMMEDIATE" (Django
           5.1+): concurrent writes can fail with "database is locked"
+W005      allauth.usersessions tracks activity too
+          (USERSESSIONS_TRACK_ACTIVITY)
+W006      allauth.usersessions is installed: it stores the cookie value
+          and its column is too short for our tokens
+W007      allauth headless app clients without our token strategy: their
+          sessions are never touched nor rotated
 ========  ================================================================
 """
 
@@ -46,10 +52,12 @@ from django.core.checks import register as register_check
 from django_sessiontokens.checks.deploy import check_deploy
 from django_sessiontokens.checks.setup import (
     check_engine,
+    check_headless_rotation,
     check_host_prefix,
     check_http_prefix,
     check_middleware,
     check_redis,
+    check_usersessions,
 )
 from django_sessiontokens.checks.values import (
     check_cache_check_interval,
@@ -69,7 +77,12 @@ ALL_CHECKS = (
     check_lifecycle,
     check_values,
     check_http_prefix,
+<<<<<<< HEAD
     check_cache_check_interval,
+=======
+    check_usersessions,
+    check_headless_rotation,
+>>>>>>> h-int
 )
 
 

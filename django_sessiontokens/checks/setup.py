@@ -1,5 +1,5 @@
 """Checks of how the app is wired in: middleware, engine, Redis alias and
-client, cookie name prefixes."""
+client, cookie name prefixes, allauth's usersessions beside us."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from django.conf import settings
-from django.core.checks import Error
+from django.core.checks import Error, Warning
 from django.utils.module_loading import import_string
 
 from django_sessiontokens.conf import conf
@@ -177,5 +177,73 @@ def check_http_prefix(
             "configuration.",
             hint="; ".join(problems) + ".",
             id="sessiontokens.E022",
+        )
+    ]
+
+
+USERSESSIONS = "allauth.usersessions"
+
+
+def check_usersessions(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[Warning]:
+    """allauth's ``usersessions`` keeps a second list of sessions, keyed by
+    the session key: with our engines that is the cookie value, secret
+    included (W006), and with ``USERSESSIONS_TRACK_ACTIVITY`` it also writes
+    on every request what we already record (W005)."""
+    from django.apps import apps
+
+    if not apps.is_installed(USERSESSIONS):
+        return []
+    found = []
+    if getattr(settings, "USERSESSIONS_TRACK_ACTIVITY", False):
+        found.append(
+            Warning(
+                "allauth.usersessions tracks activity as well as "
+                "django-sessiontokens: two writes per request for one fact.",
+                hint="Set USERSESSIONS_TRACK_ACTIVITY = False, or better remove "
+                "'allauth.usersessions' and use django-sessiontokens' sessions "
+                "page, API and admin (they record IP, user agent and last "
+                "activity once per SESSIONTOKENS_TOUCH_INTERVAL).",
+                id="sessiontokens.W005",
+            )
+        )
+    found.append(
+        Warning(
+            "allauth.usersessions stores each session's key, which with "
+            "django-sessiontokens is the whole cookie value (its secret "
+            "included), in a 40-character column our tokens do not fit.",
+            hint="Remove 'allauth.usersessions' from INSTALLED_APPS (and its "
+            "URLs); django-sessiontokens lists and ends sessions itself "
+            "(include('django_sessiontokens.urls'), the admin, endsessions).",
+            id="sessiontokens.W006",
+        )
+    )
+    return found
+
+
+def check_headless_rotation(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[Warning]:
+    """allauth headless app clients (``X-Session-Token``) have their session
+    loaded and saved by allauth, outside our middleware: without our token
+    strategy it is never touched nor rotated for them."""
+    from django.apps import apps
+
+    if not apps.is_installed("allauth.headless"):
+        return []
+    clients = getattr(settings, "HEADLESS_CLIENTS", ("app", "browser"))
+    strategy = getattr(settings, "HEADLESS_TOKEN_STRATEGY", "")
+    ours = "django_sessiontokens.contrib.allauth.SessionTokenStrategy"
+    if "app" not in clients or strategy == ours:
+        return []
+    return [
+        Warning(
+            "allauth headless serves app clients (X-Session-Token) with a "
+            "token strategy that does not touch or rotate their sessions: "
+            "they idle out while in use, and a periodic rotation "
+            "(SESSIONTOKENS_ROTATE_INTERVAL) never reaches them.",
+            hint=f"Set HEADLESS_TOKEN_STRATEGY = {ours!r}.",
+            id="sessiontokens.W007",
         )
     ]

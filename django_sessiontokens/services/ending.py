@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import OperationalError, connections
 from django.utils import timezone
 
+from django_sessiontokens import metrics
 from django_sessiontokens.core import policy
 from django_sessiontokens.services import events
 from django_sessiontokens.stores import registry
@@ -193,11 +194,16 @@ def purge_expired(
     if send_signals is None:
         send_signals = conf.PURGE_SEND_SIGNALS
     cutoffs = policy.cutoffs(now or timezone.now())
+    if not dry_run:
+        metrics.purge_run()
     if not send_signals and not dry_run:
-        yield from store.purge_expired_quietly(cutoffs, batch_size=batch_size)
+        for count in store.purge_expired_quietly(cutoffs, batch_size=batch_size):
+            metrics.purged(count)
+            yield count
         return
     for batch in store.purge_expired(cutoffs, batch_size=batch_size, dry_run=dry_run):
         if send_signals and not dry_run:
+            metrics.purged(len(batch))
             events.announce_ended(batch, reason=Reason.EXPIRED, actor=Actor.SYSTEM)
         yield len(batch)
 

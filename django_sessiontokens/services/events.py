@@ -13,7 +13,7 @@ from django.db import transaction
 from django.dispatch import Signal
 from django.utils.translation import gettext_lazy
 
-from django_sessiontokens import signals
+from django_sessiontokens import metrics, signals
 from django_sessiontokens.conf import conf
 from django_sessiontokens.models import Session, SessionEvent
 from django_sessiontokens.services import audit
@@ -49,6 +49,7 @@ def announce_ended(
     if not records:
         return
     reason_value, actor_value = _value(reason), _value(actor)
+    metrics.ended(reason_value, actor_value, len(records))
     audit.record_ended(
         records, reason=reason_value, actor=actor_value, ended_by=ended_by
     )
@@ -77,6 +78,7 @@ def announce_created(
     record: SessionRecord, request: HttpRequest | None, *, reason: str = ""
 ) -> None:
     """A new session; ``reason`` is ``"login"`` when a sign-in made it."""
+    metrics.created(reason)
     audit.record_created(record, request, reason=reason)
     send_after_commit(
         signals.session_created,
@@ -93,6 +95,7 @@ def announce_rotated_to(
     reason: str,
     request: HttpRequest | None = None,
 ) -> None:
+    metrics.rotated(reason)
     audit.record_rotated(previous_public_id, record, reason=reason, request=request)
     send_after_commit(
         signals.session_rotated,
@@ -105,6 +108,7 @@ def announce_rotated_to(
 
 
 def announce_reuse(record: SessionRecord, request: HttpRequest | None) -> None:
+    metrics.reuse()
     audit.record_reuse(record)
     send_after_commit(
         signals.session_reuse_detected,
@@ -119,6 +123,7 @@ def announce_anomalies(
 ) -> None:
     """``session_anomaly`` for each change the binding policy noticed."""
     for anomaly in anomalies:
+        metrics.anomaly(anomaly.kind, anomaly.action)
         send_after_commit(
             signals.session_anomaly,
             public_id=record.public_id,

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
 from django.http import HttpResponse
 
-from django_sessiontokens import signals
+from django_sessiontokens import metrics, signals
 from django_sessiontokens.conf import conf
 from django_sessiontokens.models import Session
 
@@ -97,6 +97,7 @@ def note_invalid(ip: str | None, request: HttpRequest | None = None) -> None:
     if conf.INVALID_TOKEN_BLOCK:
         cache.add(_key("block", ip), 1, timeout=int(window))
     if cache.add(_key("signalled", ip), 1, timeout=int(window)):
+        metrics.guessing()
         security_logger.warning(
             "%d invalid session tokens from %s within %d s", total, ip, window
         )
