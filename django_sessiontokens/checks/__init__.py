@@ -77,12 +77,9 @@ ALL_CHECKS = (
     check_lifecycle,
     check_values,
     check_http_prefix,
-<<<<<<< HEAD
     check_cache_check_interval,
-=======
     check_usersessions,
     check_headless_rotation,
->>>>>>> h-int
 )
 
 
