@@ -75,13 +75,11 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: application's; 4401 echoes HTTP 401).
 CLOSE_CODE = 4401
 CLOSE_REASON = "session ended"
-DEFAULT_CHECK_INTERVAL = 3.0
 
 
 def check_interval() -> float:
     """``SESSIONTOKENS_CHANNELS_CHECK_INTERVAL`` in seconds (read live)."""
-    value = getattr(settings, "SESSIONTOKENS_CHANNELS_CHECK_INTERVAL", None)
-    return float(value) if value else DEFAULT_CHECK_INTERVAL
+    return conf.CHANNELS_CHECK_INTERVAL
 
 
 def _load(scope: Scope) -> tuple[Any, Any]:

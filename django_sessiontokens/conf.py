@@ -59,6 +59,7 @@ DEFAULTS: dict[str, Any] = {
     "REDIS_KEY_PREFIX": "sessiontokens",
     "CACHE_TIMEOUT": 300,
     "CACHE_CHECK_INTERVAL": 2,
+    "CHANNELS_CHECK_INTERVAL": 3,
     "ROTATE_INTERVAL": None,
     "ROTATION_GRACE": 30,
     "MAX_SESSIONS_PER_USER": None,
@@ -206,6 +207,11 @@ class Settings:
         (and Redis's run_id); the bound on serving an ended session or a
         stale copy when Redis missed a change."""
         return seconds(self.raw("CACHE_CHECK_INTERVAL")) or 0.0
+
+    @live
+    def CHANNELS_CHECK_INTERVAL(self) -> float:
+        """Channels: how often an open websocket re-checks its session."""
+        return seconds(self.raw("CHANNELS_CHECK_INTERVAL")) or 0.0
 
     # Rotation and binding ---------------------------------------------------
     @live

@@ -22,8 +22,8 @@ from websockets.exceptions import ConnectionClosed  # noqa: E402
 from django_sessiontokens.channels import (  # noqa: E402
     CLOSE_CODE,
     CLOSE_REASON,
-    DEFAULT_CHECK_INTERVAL,
 )
+from django_sessiontokens.conf import DEFAULTS  # noqa: E402
 from tests.asgi_server import AsgiServer, Browser, prepare_database, server_env  # noqa: E402
 from tests.conftest import ENGINES, REDIS_ENGINES, _require  # noqa: E402
 
@@ -33,6 +33,7 @@ USERS = ["out", "revoked", "pwchange", "expiring", "evicted", "active", "carol"]
 COST_USERS = [f"cost{n}" for n in range(5)]
 #: The documented bound: the check interval plus a store read and the close.
 NEW = "N3w-pw!x"
+DEFAULT_CHECK_INTERVAL = DEFAULTS["CHANNELS_CHECK_INTERVAL"]
 BOUND = DEFAULT_CHECK_INTERVAL + 1.5
 
 

@@ -26,6 +26,7 @@ DURATIONS = (
     ("INVALID_TOKEN_WINDOW", False),
     ("CACHE_TIMEOUT", True),
     ("AUDIT_RETENTION", True),
+    ("CHANNELS_CHECK_INTERVAL", False),
 )
 #: Settings that must be True or False (E017).
 FLAGS = (
