@@ -6,9 +6,12 @@ engine's stored value, ``codec``; TTL = ``SESSIONTOKENS_CACHE_TIMEOUT`` or
 the time left, whichever is shorter). Every write goes to the database
 first. Two markers in place of a copy keep stale copies out:
 
-* ``gone``: the session was ended (or is being rotated away). Written after
-  the database change; readers treat it as gone. A reader that read the row
-  just before cannot put it back: filling the cache is "only if absent".
+* ``gone``: the session was ended (or is being rotated away), or a read
+  found no such session (the negative answer is cached for a minute, so an
+  unknown public id is answered as fast as a live one). Written after the
+  database change; readers treat it as gone. A reader that read the row just
+  before cannot put it back: filling the cache is "only if absent". Creating
+  a session overwrites it.
 * ``nocache``: a write found no copy to refresh. Readers go to the database
   and do not fill the cache until it expires, so a slower reader cannot cache
   the row as it was before the write.
@@ -65,6 +68,8 @@ logger = logging.getLogger("django_sessiontokens")
 #: How long markers live (milliseconds).
 GONE_TTL = 60_000
 NOCACHE_TTL = 10_000
+#: How long an unknown public id is remembered as absent (milliseconds).
+ABSENT_TTL = 60_000
 #: At most one "Redis is down" warning per this many seconds.
 WARNING_INTERVAL = 60.0
 #: Copies remembered per thread for the write-through guard.
@@ -164,16 +169,22 @@ class CachedDatabaseStore(RedisAccess, BaseStore):
                 seen[public_id] = (copy.version, timezone.now())
                 return copy
         record = self.db.get(public_id)
-        if record is None or raw:  # raw: "nocache"
+        if raw:  # "nocache"
             return record
         try:
             with self.guard():
-                self.client().set(
-                    key,
-                    codec.pack_record(record),
-                    px=self._ttl(record.expires_at),
-                    nx=True,  # never over a marker written meanwhile
-                )
+                if record is None:
+                    # The negative answer is cached too: an unknown public id
+                    # costs what a live one does, so timing does not tell
+                    # whether a session id exists.
+                    self.client().set(key, GONE, px=ABSENT_TTL, nx=True)
+                else:
+                    self.client().set(
+                        key,
+                        codec.pack_record(record),
+                        px=self._ttl(record.expires_at),
+                        nx=True,  # never over a marker written meanwhile
+                    )
         except StoreUnavailable as exc:
             self._warn(exc)
         return record
@@ -227,8 +238,19 @@ class CachedDatabaseStore(RedisAccess, BaseStore):
         self._cache(record)
 
     def create_many(self, records: Sequence[SessionRecord]) -> list[str]:
-        """Bulk insert (imports); the cache fills on first read."""
-        return self.db.create_many(records)
+        """Bulk insert (imports); the cache fills on first read (an "absent"
+        answer cached for one of these ids is dropped)."""
+        created = self.db.create_many(records)
+        try:
+            with self.guard():
+                client = self.client()
+                for start in range(0, len(created), 1000):
+                    chunk = created[start : start + 1000]
+                    if chunk:
+                        client.delete(*(self.key(pid) for pid in chunk))
+        except StoreUnavailable as exc:
+            self._failed(exc)
+        return created
 
     def _refresh(self, public_id: str, changes: dict[str, Any]) -> None:
         expires_at = changes.get("expires_at")
