@@ -93,3 +93,24 @@ def test_default_batch_sizes():
 
     expected = 100_000 if connection.vendor == "sqlite" else 50_000
     assert db.SessionStore.get_store().purge_batch_size() == expected
+
+
+def test_the_documented_batch_sizes_are_the_stores(engine, store):
+    """The settings table, the command table and --help name the batch size
+    each store really uses."""
+    from pathlib import Path
+
+    from django.core.management import load_command_class
+    from django.db import connection
+
+    size = store.purge_batch_size()
+    where = {
+        "redis": "Redis",
+        "db": "SQLite" if connection.vendor == "sqlite" else "other databases",
+        "cached_db": "SQLite" if connection.vendor == "sqlite" else "other databases",
+    }[engine.SessionStore.store_name]
+    command = load_command_class("django_sessiontokens", "purgesessions")
+    help_text = command.create_parser("manage.py", "purgesessions").format_help()
+    assert f"{size} on {where}" in " ".join(help_text.split())
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert readme.count(f"{size:,} on {where}") >= 2

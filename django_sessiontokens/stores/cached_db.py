@@ -213,6 +213,9 @@ class CachedDatabaseStore(RedisAccess, BaseStore):
     def count(self) -> int:
         return self.db.count()
 
+    def purge_batch_size(self) -> int:
+        return self.db.purge_batch_size()
+
     def count_expired(self, cutoffs: Cutoffs) -> int:
         return self.db.count_expired(cutoffs)
 

@@ -39,7 +39,7 @@ class Command(BaseCommand):
             default=None,
             help="Sessions removed per statement "
             "(default: SESSIONTOKENS_PURGE_BATCH_SIZE, else the store's: 100000 "
-            "on SQLite, 50000 on other databases, 5000 on Redis).",
+            "on SQLite, 50000 on other databases, 1000 on Redis).",
         )
         parser.add_argument(
             "--dry-run",
