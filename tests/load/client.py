@@ -167,6 +167,7 @@ class Window:
 
     start: float | None = None
     end: float | None = None
+    down: float | None = None  # the server had stopped (or was frozen) by then
     wall_start: float | None = None  # time.time(), for the server's log
     wall_end: float | None = None
 
@@ -195,7 +196,7 @@ class PhaseStats:
     signed_out: int = 0  # clients
     lost: int = 0  # acknowledged increments whose effect is gone
     applied_unacknowledged: int = 0  # answered non-200 yet applied
-    applied_sent_in_fault: int = 0  # of those, sent after the fault began
+    applied_sent_in_fault: int = 0  # of those, sent once the server was down
     failed_increments: int = 0  # increments answered non-200 or not at all
 
     def percentile(self, q: int, values: list[float] | None = None) -> float:
@@ -297,7 +298,7 @@ def _applied(
     for request in failed[:count]:
         phase = window.phase(request.started, request.started + request.latency)
         stats[phase].applied_unacknowledged += 1
-        if window.start is not None and request.started >= window.start:
+        if window.down is not None and request.started >= window.down:
             stats[phase].applied_sent_in_fault += 1
 
 

@@ -175,15 +175,18 @@ def inject(scenario: Scenario, redis_server, postgres, window: load.Window):
     time.sleep(FAULT_AT)
     window.start, window.wall_start = time.monotonic(), time.time()
     if scenario.fault == "redis-stop":
-        redis_server.stop()
+        redis_server.stop()  # returns once redis-server has exited
+        window.down = time.monotonic()
         time.sleep(FAULT_FOR)
         redis_server.start()
     elif scenario.fault == "redis-freeze":
         redis_server.freeze()
+        window.down = time.monotonic()
         time.sleep(FAULT_FOR)
         redis_server.thaw()
     elif scenario.fault == "postgres-restart":
-        postgres.stop("fast")
+        postgres.stop("fast")  # returns once the server has stopped
+        window.down = time.monotonic()
         time.sleep(FAULT_FOR)
         postgres.start()
     else:  # no fault: the same three phases, by time
@@ -257,9 +260,10 @@ def check(scenario: Scenario, stats: dict[str, load.PhaseStats], log: Path) -> N
         # in front of it.
         assert during.server_max < 0.7 * FAULT_FOR, during.server_max
     # A request sent once storage was down or frozen is never applied: its
-    # session could not be loaded. One whose save was under way when the
-    # fault began may have been (its answer lost, or run by a frozen Redis
-    # when it resumes) although it was answered 503: see the README.
+    # session could not be loaded. One whose save was under way as the fault
+    # began (a stopping server still answers for a few milliseconds) may
+    # have been applied, its answer lost or run by a frozen Redis when it
+    # resumes, although it was answered 503: see the README.
     assert sum(s.applied_sent_in_fault for s in stats.values()) == 0
     lost = sum(s.lost for s in stats.values())
     if lost and scenario.engine == "cached_db":
