@@ -175,14 +175,22 @@ _EXECUTE = Redis.execute_command
 _SOCKET = socket.socket
 
 
+#: Commands of the hot path that may be sent twice (they change nothing).
+_READS = frozenset({"GET"})
+
+
 def call(client: Any, *args: Any) -> Any:
     """Run one command of a request's hot path (reading its session, saving
-    it) over a connection of the free list; when that connection fails, the
-    command runs once more through the client's ``execute_command`` and its
-    retry policy. Other clients (Cluster, single-connection clients,
-    client-side caching, an ``execute_command`` replaced by
-    instrumentation), and processes whose sockets gevent or eventlet
-    patched, always use ``execute_command``."""
+    it) over a connection of the free list. When that connection fails, the
+    free list is emptied (its other connections are as dead, after a restart
+    or a failover) and the command runs once more through the client's
+    ``execute_command`` — but only if it cannot have reached Redis yet, or
+    is a read: a write that timed out, or whose reply was lost, may still
+    run (a frozen Redis runs what it buffered when it resumes), so it is
+    never sent twice, and a timeout is never waited for twice. Other clients
+    (Cluster, single-connection clients, client-side caching, an
+    ``execute_command`` replaced by instrumentation), and processes whose
+    sockets gevent or eventlet patched, always use ``execute_command``."""
     if (
         getattr(type(client), "execute_command", None) is not _EXECUTE
         or client.connection is not None
@@ -192,14 +200,21 @@ def call(client: Any, *args: Any) -> Any:
         return client.execute_command(*args)
     lender = free_list(client.connection_pool)
     conn = lender.take()
+    sent = False
     try:
         conn.send_packed_command([pack_command(args)])
+        sent = True
         reply = conn.read_response()
     except redis_exceptions.ResponseError:
         lender.give(conn)  # a reply: the connection is fine
         raise
-    except UNAVAILABLE_ERRORS:
+    except UNAVAILABLE_ERRORS as exc:
         conn.disconnect()  # dropped; a fresh one is made when needed
+        lender.close()
+        if isinstance(exc, redis_exceptions.TimeoutError) or (
+            sent and args[0] not in _READS
+        ):
+            raise
     except BaseException:
         conn.disconnect()  # a reply may be left unread
         raise
