@@ -287,7 +287,7 @@ def main() -> None:
     parser.add_argument("--iterations", type=int, default=2000)
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--repeats", type=int, default=50)
-    parser.add_argument("--sizes", type=lambda v: [int(x) for x in v.split(",")])
+    parser.add_argument("--sizes", type=lambda v: [int(x) for x in v.split(",") if x])
     parser.add_argument("--user-sessions", type=int, default=10)
     parser.add_argument("--part", choices=["all", "requests", "listing"], default="all")
     parser.add_argument("--profile", default="", help="cProfile one measure")
