@@ -80,8 +80,9 @@ def test_every_message_is_translated_and_compiled(language):
         for form in entry["msgstr"]:
             assert set(re.findall(r"%\(\w+\)[sd]", form)) == placeholders, form
         if "msgid_plural" in entry:
-            assert compiled.ngettext(entry["msgid"], entry["msgid_plural"], 1) == (
-                entry["msgstr"][0]
+            assert (
+                compiled.ngettext(entry["msgid"], entry["msgid_plural"], 1)
+                == (entry["msgstr"][0])
             )
         else:
             # The .mo is compiled from this .po (compilemessages was run).
@@ -156,9 +157,13 @@ def english_left(page, language):
             continue
         for fragment in re.split(r"%\(\w+\)[sd]|\n", entry["msgid"]):
             fragment = fragment.strip(" .:“”?")
-            if len(fragment) >= 8 and fragment not in entry["msgstr"][0]:
-                if re.search(rf"(?<![\w-]){re.escape(fragment)}(?![\w-])", text):
-                    found.append(fragment)
+            pattern = rf"(?<![\w-]){re.escape(fragment)}(?![\w-])"
+            if (
+                len(fragment) >= 8
+                and fragment not in entry["msgstr"][0]
+                and re.search(pattern, text)
+            ):
+                found.append(fragment)
     return found
 
 

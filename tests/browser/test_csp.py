@@ -31,10 +31,12 @@ def watched_page(context):
     console = []
     page.on(
         "console",
-        lambda message: console.append(message.text)
-        if "Content Security Policy" in message.text
-        or "Content-Security-Policy" in message.text
-        else None,
+        lambda message: (
+            console.append(message.text)
+            if "Content Security Policy" in message.text
+            or "Content-Security-Policy" in message.text
+            else None
+        ),
     )
     return page, console
 
@@ -63,15 +65,22 @@ def test_your_sessions_page_under_strict_csp(strict_csp, server, new_context):
     visit(page, f"{server.url}/sessions/")
     assert page.locator("li.st-session").count() == 3
     # The stylesheet applied: the page background and the card's border.
-    assert page.evaluate(
-        "() => getComputedStyle(document.body).backgroundColor"
-    ) == "rgb(245, 246, 248)"
-    assert page.evaluate(
-        "() => getComputedStyle(document.querySelector('.st-sessions')).display"
-    ) == "block"
-    assert page.evaluate(
-        "() => getComputedStyle(document.querySelector('.st-session')).display"
-    ) == "flex"
+    assert (
+        page.evaluate("() => getComputedStyle(document.body).backgroundColor")
+        == "rgb(245, 246, 248)"
+    )
+    assert (
+        page.evaluate(
+            "() => getComputedStyle(document.querySelector('.st-sessions')).display"
+        )
+        == "block"
+    )
+    assert (
+        page.evaluate(
+            "() => getComputedStyle(document.querySelector('.st-session')).display"
+        )
+        == "flex"
+    )
     screenshot(page, "csp-your-sessions.png")
     assert_no_violation(page, console)
 
