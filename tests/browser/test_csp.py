@@ -103,7 +103,8 @@ def test_admin_pages_under_strict_csp(strict_csp, server, new_context):
         *Permission.objects.filter(
             content_type__app_label="sessiontokens",
             codename__in=["view_session", "end_session"],
-        )
+        ),
+        Permission.objects.get(content_type__app_label="auth", codename="view_user"),
     )
     alice = UserFactory(username="alice")
     new_context(IPHONE_SAFARI).new_page().goto(
@@ -125,9 +126,35 @@ def test_admin_pages_under_strict_csp(strict_csp, server, new_context):
     screenshot(page, "csp-admin-sessions.png")
     assert_no_violation(page, console)
 
-    page.locator("input.action-select").first.check()
+    alice_row = page.locator("#result_list tbody tr", has_text="alice")
+    alice_row.locator("input.action-select").check()
     page.select_option("select[name=action]", label="End selected sessions")
     page.get_by_role("button", name="Go").click()
     page.wait_for_load_state("networkidle")
     assert "Ended 1 session." in page.locator("ul.messagelist").inner_text()
+    assert_no_violation(page, console)
+
+    # The user admin's "End all sessions" confirmation page.
+    visit(page, f"{server.url}/admin/auth/user/{staff.pk}/end-sessions/")
+    assert "Yes, end all sessions" in page.content()
+    assert "your current session: it stays" in page.content()
+    assert_no_violation(page, console)
+
+
+@pytest.mark.parametrize("engine", ["db"], indirect=True)
+def test_your_sessions_page_in_german_under_strict_csp(
+    strict_csp, settings, server, new_context
+):
+    settings.LANGUAGE_CODE = "de"
+    user = UserFactory(username="alice")
+    new_context(IPHONE_SAFARI).new_page().goto(
+        f"{server.url}/sign-in/?username={user.username}"
+    )
+    page, console = watched_page(new_context())
+    page.goto(f"{server.url}/sign-in/?username={user.username}")
+    visit(page, f"{server.url}/sessions/")
+    assert page.locator("html").get_attribute("lang") == "de"
+    assert page.get_by_role("heading", name="Ihre Sitzungen").count() == 1
+    assert "Dieses Gerät" in page.locator("li.st-current").inner_text()
+    screenshot(page, "csp-your-sessions-de.png")
     assert_no_violation(page, console)
