@@ -77,12 +77,13 @@ class EndSessionsUserAdminMixin:
         ended = sum(end_user_sessions(request, user) for user in users)
         self.message_user(  # type: ignore[attr-defined]
             request,
-            ngettext(
-                "Ended %(count)d session of %(users)d user.",
-                "Ended %(count)d sessions of %(users)d user(s).",
-                ended,
-            )
-            % {"count": ended, "users": len(users)},
+            _("Ended %(sessions)s of %(users)s.")
+            % {
+                "sessions": ngettext("%(count)d session", "%(count)d sessions", ended)
+                % {"count": ended},
+                "users": ngettext("%(count)d user", "%(count)d users", len(users))
+                % {"count": len(users)},
+            },
             messages.SUCCESS,
         )
 

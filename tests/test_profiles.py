@@ -45,7 +45,7 @@ def test_profile_values(settings, profile):
 @pytest.mark.parametrize("profile", sorted(EXPECTED))
 def test_profiles_are_documented(profile):
     root = Path(__file__).resolve().parent.parent
-    for document in ("README.md", "docs/security.md"):
+    for document in ("docs/explanation/security-model.md", "docs/security.md"):
         assert f"`{profile}`" in (root / document).read_text()
 
 
