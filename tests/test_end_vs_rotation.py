@@ -54,6 +54,7 @@ def end(ending, *, pid, cookie, user):
     return None
 
 
+@pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
 def test_an_ended_session_stays_ended_against_a_rotation_in_flight(engine, settings):
     settings.SESSIONTOKENS_ON_IP_CHANGE = "rotate"
