@@ -287,15 +287,15 @@ class CachedDatabaseStore(RedisAccess, BaseStore):
         base: SessionRecord | None = None,
     ) -> None:
         seen = self._seen().get(public_id)
-        if "data" not in changes:
-            # A touch (last activity, client details) loses nothing if its
-            # copy was stale; refusing it would sign a reader out.
-            seen = None
+        # A touch (last activity, client details) loses nothing if its copy
+        # was stale; refusing it would sign a reader out: only data writes
+        # are guarded.
+        guard = seen if "data" in changes else None
         try:
-            if seen is None:
+            if guard is None:
                 self.db.update(public_id, changes)
             else:
-                self.db.update(public_id, changes, unless_newer_than=seen)
+                self.db.update(public_id, changes, unless_newer_than=guard)
         except StaleCopy:
             self._seen().pop(public_id, None)
             self._drop(public_id)
