@@ -23,7 +23,7 @@ from django.utils.http import http_date
 from django_sessiontokens import client
 from django_sessiontokens.backends.base import TokenSessionStore
 from django_sessiontokens.conf import conf
-from django_sessiontokens.exceptions import StoreUnavailable, UpdateError
+from django_sessiontokens.exceptions import StaleCopy, StoreUnavailable, UpdateError
 from django_sessiontokens.services import guessing
 from django_sessiontokens.types import Reason, RequestContext
 
@@ -109,6 +109,17 @@ class SessionTokenMiddleware(SessionMiddleware):
                 if modified or settings.SESSION_SAVE_EVERY_REQUEST:
                     try:
                         session.save()
+                    except StaleCopy:
+                        # cached_db refused a write computed from a copy older
+                        # than the database: nothing was saved; try again.
+                        return self._unavailable(
+                            request,
+                            StoreUnavailable(
+                                "The session cache was behind the database; "
+                                "nothing was saved",
+                                alias="cached_db",
+                            ),
+                        )
                     except UpdateError as exc:
                         raise SessionInterrupted(
                             "The request's session was ended before the request "

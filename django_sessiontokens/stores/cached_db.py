@@ -91,6 +91,8 @@ class CachedDatabaseStore(RedisAccess, BaseStore):
         self.db = db or DatabaseStore()
         self.epoch = generation.Generation(self, clock=clock)
         self._warned_at = 0.0
+        #: Redis failed since the generation was last read (see ``_warn``).
+        self._suspect = False
         #: This thread's copies read: public id -> (version, when read).
         self._local = threading.local()
         setting_changed.connect(self._setting_changed)
@@ -107,6 +109,10 @@ class CachedDatabaseStore(RedisAccess, BaseStore):
 
     # Redis plumbing ---------------------------------------------------------
     def _warn(self, exc: StoreUnavailable) -> None:
+        # Redis failed us: other processes may be moving the generation on
+        # meanwhile (their writes missed Redis), so read it again as soon as
+        # Redis answers, not up to an interval later (``get``).
+        self._suspect = True
         now = time.monotonic()
         if now - self._warned_at < WARNING_INTERVAL:
             return
@@ -157,6 +163,12 @@ class CachedDatabaseStore(RedisAccess, BaseStore):
         except StoreUnavailable as exc:
             self._warn(exc)
             return self.db.get(public_id)
+        if self._suspect:
+            # The first answer since Redis failed: check the generation now,
+            # then read the copy of the generation in force.
+            self._suspect = False
+            self.epoch.expire()
+            return self.get(public_id)
         if raw:
             if isinstance(raw, str):
                 raw = raw.encode()
