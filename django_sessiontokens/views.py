@@ -127,7 +127,7 @@ def session_rows(request: HttpRequest) -> list[SessionRow]:
 
 
 # Ending -------------------------------------------------------------------
-def _end_own(request: HttpRequest, public_id: str) -> bool | None:
+def end_own(request: HttpRequest, public_id: str) -> bool | None:
     """End one of the user's sessions: ``None`` when it is not theirs (or
     not live), else whether the request's own session was ended (then the
     user has been signed out)."""
@@ -147,7 +147,7 @@ def _end_own(request: HttpRequest, public_id: str) -> bool | None:
     return False
 
 
-def _end_others(request: HttpRequest) -> list[SessionInfo]:
+def end_others(request: HttpRequest) -> list[SessionInfo]:
     return services.end_user_sessions(
         request.user,
         except_=request.session,
@@ -202,7 +202,7 @@ def _signed_out_redirect() -> HttpResponseRedirect:
 def end_session(request: HttpRequest, public_id: str) -> HttpResponseBase:
     if not tokens.is_public_id(public_id):
         raise Http404
-    signed_out = _end_own(request, public_id)
+    signed_out = end_own(request, public_id)
     if signed_out is None:
         raise Http404
     if signed_out:
@@ -216,7 +216,7 @@ def end_session(request: HttpRequest, public_id: str) -> HttpResponseBase:
 @login_required
 @post_only
 def end_other_sessions(request: HttpRequest) -> HttpResponseBase:
-    count = len(_end_others(request))
+    count = len(end_others(request))
     if count:
         text = ngettext(
             "%(count)d other session was signed out.",
@@ -323,7 +323,7 @@ def api_session(request: HttpRequest, public_id: str) -> HttpResponseBase:
             if row.public_id == public_id:
                 return JsonResponse(row.as_json())
         return not_found
-    signed_out = _end_own(request, public_id)
+    signed_out = end_own(request, public_id)
     if signed_out is None:
         return not_found
     return JsonResponse({"id": public_id, "ended": True, "signed_out": signed_out})
@@ -331,7 +331,7 @@ def api_session(request: HttpRequest, public_id: str) -> HttpResponseBase:
 
 @api_view("POST")
 def api_end_others(request: HttpRequest) -> HttpResponseBase:
-    ended = _end_others(request)
+    ended = end_others(request)
     return JsonResponse(
         {"ended": [info.public_id for info in ended], "count": len(ended)}
     )

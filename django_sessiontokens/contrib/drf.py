@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import logout
 from django.http import HttpRequest
 from rest_framework import serializers, status, viewsets
 from rest_framework.authentication import SessionAuthentication
@@ -33,10 +32,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from django_sessiontokens import services, views
+from django_sessiontokens import views
 from django_sessiontokens.core import tokens
 from django_sessiontokens.exceptions import StoreUnavailable
-from django_sessiontokens.services import Actor, Reason
 
 
 class DeviceSerializer(serializers.Serializer):
@@ -94,21 +92,9 @@ class SessionViewSet(viewsets.ViewSet):
     def destroy(self, request: Request, public_id: str) -> Response:
         if not tokens.is_public_id(public_id):
             raise ValidationError({"error": "Malformed session id."})
-        django_request = _django(request)
-        current = views.current_public_id(django_request)
-        ended = services.end_session(
-            public_id,
-            user=request.user,
-            reason=Reason.REVOKED,
-            actor=Actor.USER,
-            ended_by=request.user,
-            request=django_request,
-        )
-        if not ended:
+        signed_out = views.end_own(_django(request), public_id)
+        if signed_out is None:
             raise NotFound("No such session.")
-        signed_out = public_id == current
-        if signed_out:
-            logout(django_request)  # the record is gone: this clears the request
         return Response(
             {"id": public_id, "ended": True, "signed_out": signed_out},
             status=status.HTTP_200_OK,
@@ -116,15 +102,7 @@ class SessionViewSet(viewsets.ViewSet):
 
     @action(detail=False, methods=["post"], url_path="end-others")
     def end_others(self, request: Request) -> Response:
-        django_request = _django(request)
-        ended = services.end_user_sessions(
-            request.user,
-            except_=django_request.session,
-            reason=Reason.REVOKED,
-            actor=Actor.USER,
-            ended_by=request.user,
-            request=django_request,
-        )
+        ended = views.end_others(_django(request))
         return Response(
             {"ended": [info.public_id for info in ended], "count": len(ended)}
         )

@@ -24,15 +24,13 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
-from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 from ninja.security import django_auth
 
-from django_sessiontokens import services, views
+from django_sessiontokens import views
 from django_sessiontokens.core import tokens
 from django_sessiontokens.exceptions import StoreUnavailable
-from django_sessiontokens.services import Actor, Reason
 
 
 class DeviceOut(Schema):
@@ -108,14 +106,7 @@ def list_sessions(request: HttpRequest) -> dict[str, Any]:
 @router.post("/end-others", response=EndedOthers)
 @_answers_503
 def end_others(request: HttpRequest) -> dict[str, Any] | HttpResponse:
-    ended = services.end_user_sessions(
-        request.user,
-        except_=request.session,
-        reason=Reason.REVOKED,
-        actor=Actor.USER,
-        ended_by=request.user,
-        request=request,
-    )
+    ended = views.end_others(request)
     return {"ended": [info.public_id for info in ended], "count": len(ended)}
 
 
@@ -135,17 +126,7 @@ def get_session(request: HttpRequest, public_id: str) -> Any:
 def end_session(request: HttpRequest, public_id: str) -> Any:
     if not tokens.is_public_id(public_id):
         return _answer(400, {"error": "Malformed session id."})
-    current = views.current_public_id(request)
-    ended = services.end_session(
-        public_id,
-        user=request.user,
-        reason=Reason.REVOKED,
-        actor=Actor.USER,
-        ended_by=request.user,
-        request=request,
-    )
-    if not ended:
+    signed_out = views.end_own(request, public_id)
+    if signed_out is None:
         return _answer(404, {"error": "No such session."})
-    if public_id == current:
-        logout(request)  # the record is gone: this clears the request
-    return {"id": public_id, "ended": True, "signed_out": public_id == current}
+    return {"id": public_id, "ended": True, "signed_out": signed_out}

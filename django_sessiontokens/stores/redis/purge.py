@@ -15,36 +15,21 @@ removes those its own check of ``Cutoffs.expired`` still finds expired.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from django_sessiontokens.stores.base import SessionRecord
 from django_sessiontokens.stores.redis import keys
 from django_sessiontokens.stores.redis.codec import micros, text
+from django_sessiontokens.stores.redis.parts import StoreParts
+from django_sessiontokens.stores.redis.parts import upto as score_of
 
 if TYPE_CHECKING:
     from django_sessiontokens.core.policy import Cutoffs
 
 
-def _upto(bound: Any) -> str | None:
-    return None if bound is None else str(micros(bound))
-
-
-class Purge:
+class Purge(StoreParts):
     """Mixed into ``RedisStore`` (which provides the keys and scripts)."""
-
-    # Provided by RedisStore.
-    client: Callable[[], Any]
-    guard: Callable[[], Any]
-    key: Callable[[str], str]
-    expiry_key: Callable[[], str]
-    activity_key: Callable[[], str]
-    auth_key: Callable[[], str]
-    anon_key: Callable[[], str]
-    for_user: Callable[[str], list[SessionRecord]]
-    _light: Callable[[Any, Sequence[str]], list[SessionRecord | None]]
-    _delete: Callable[..., tuple[list[SessionRecord], list[SessionRecord], int]]
-    _bounds: Callable[[Cutoffs], list[str]]
 
     def purge_batch_size(self) -> int:
         # Each batch is one script, and Redis serves nobody else while it
@@ -59,7 +44,7 @@ class Purge:
             (self.auth_key(), cutoffs.absolute),
             (self.anon_key(), cutoffs.anonymous),
         ):
-            upto = _upto(bound)
+            upto = score_of(bound)
             if upto is not None:
                 found.append((key, upto, False))
         return found

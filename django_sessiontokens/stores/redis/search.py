@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from django_sessiontokens.stores.base import SEARCH_COUNT_LIMIT, SessionRecord
 from django_sessiontokens.stores.redis import keys
 from django_sessiontokens.stores.redis.codec import micros, text
+from django_sessiontokens.stores.redis.parts import StoreParts, upto
 
 if TYPE_CHECKING:
     from django_sessiontokens.core.policy import Cutoffs
@@ -17,25 +18,8 @@ if TYPE_CHECKING:
 CHUNK = 200
 
 
-def _upto(bound: Any) -> str | None:
-    return None if bound is None else str(micros(bound))
-
-
-class Search:
+class Search(StoreParts):
     """Mixed into ``RedisStore`` (which provides the keys)."""
-
-    # Provided by RedisStore.
-    client: Callable[[], Any]
-    guard: Callable[[], Any]
-    key: Callable[[str], str]
-    expiry_key: Callable[[], str]
-    activity_key: Callable[[], str]
-    auth_key: Callable[[], str]
-    anon_key: Callable[[], str]
-    for_user: Callable[[str], list[SessionRecord]]
-    _light: Callable[[Any, Sequence[str]], list[SessionRecord | None]]
-    _delete: Callable[..., tuple[list[SessionRecord], list[SessionRecord], int]]
-    _bounds: Callable[[Cutoffs], list[str]]
 
     def search(
         self,
@@ -77,7 +61,7 @@ class Search:
             return self._search_users(cutoffs, user_ids, ip, state, offset, limit)
         with self.guard():
             client = self.client()
-            idle = _upto(cutoffs.idle)
+            idle = upto(cutoffs.idle)
             if state == "active":
                 low = "-inf" if idle is None else f"({idle}"
                 return self._search_range(
@@ -183,7 +167,7 @@ class Search:
         limit = SEARCH_COUNT_LIMIT + 1
         pipe = client.pipeline(transaction=False)
         pipe.zrangebyscore(self.expiry_key(), "-inf", micros(cutoffs.now), 0, limit)
-        absolute = _upto(cutoffs.absolute)
+        absolute = upto(cutoffs.absolute)
         if absolute is not None:
             pipe.zrangebyscore(self.auth_key(), "-inf", absolute, 0, limit)
         found: dict[str, None] = {}
@@ -218,7 +202,7 @@ class Search:
         ]
         above.sort(key=lambda rec: rec.last_activity, reverse=True)
         page = above[offset : offset + limit]
-        idle = _upto(cutoffs.idle)
+        idle = upto(cutoffs.idle)
         if idle is None:
             return min(len(above), SEARCH_COUNT_LIMIT + 1), page
         skip = max(0, offset - len(above))
