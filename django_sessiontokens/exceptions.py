@@ -5,8 +5,19 @@ from __future__ import annotations
 import logging
 
 from django.contrib.sessions.backends.base import CreateError, UpdateError
+from django.db import InterfaceError, OperationalError
 
-__all__ = ["CreateError", "StaleCopy", "StoreUnavailable", "UpdateError"]
+__all__ = [
+    "DATABASE_ERRORS",
+    "CreateError",
+    "StaleCopy",
+    "StoreUnavailable",
+    "UpdateError",
+]
+
+#: What a database that does not answer raises (refused or lost connection,
+#: a server shutting down or starting up, a lock wait that gave up).
+DATABASE_ERRORS = (OperationalError, InterfaceError)
 
 
 class StaleCopy(UpdateError):
@@ -21,6 +32,27 @@ class StoreUnavailable(Exception):
         super().__init__(message)
         self.alias = alias
         self.address = address
+
+    @classmethod
+    def from_database(cls, exc: BaseException) -> StoreUnavailable:
+        """A database error on a session path, reported as an unreachable
+        Redis is (the alias and address of the session table's database;
+        never credentials)."""
+        from django.db import connections, router
+
+        from django_sessiontokens.models import Session
+
+        alias = router.db_for_write(Session) or "default"
+        try:
+            params = connections[alias].settings_dict
+        except Exception:  # only for the message
+            params = {}
+        host, port = params.get("HOST") or "", params.get("PORT") or ""
+        where = f"{host}:{port}" if host else str(params.get("NAME") or "")
+        message = " ".join(str(exc).split()) or type(exc).__name__
+        failed = cls(f"Database did not answer: {message}", alias=alias, address=where)
+        failed.__cause__ = exc
+        return failed
 
     def log(self) -> None:
         """One line per failure, without a traceback and without a token."""

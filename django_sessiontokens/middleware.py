@@ -13,7 +13,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib.sessions.exceptions import SessionInterrupted
 from django.contrib.sessions.middleware import SessionMiddleware
-from django.db import InterfaceError, OperationalError, connections, router
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
@@ -23,15 +22,17 @@ from django.utils.http import http_date
 from django_sessiontokens import client
 from django_sessiontokens.backends.base import TokenSessionStore
 from django_sessiontokens.conf import conf
-from django_sessiontokens.exceptions import StaleCopy, StoreUnavailable, UpdateError
+from django_sessiontokens.exceptions import (
+    DATABASE_ERRORS,
+    StaleCopy,
+    StoreUnavailable,
+    UpdateError,
+)
 from django_sessiontokens.services import guessing
 from django_sessiontokens.types import Reason, RequestContext
 
 logger = logging.getLogger("django_sessiontokens")
 
-#: What a database that does not answer raises (refused or lost connection,
-#: a server shutting down or starting up, a lock wait that gave up).
-DATABASE_ERRORS = (OperationalError, InterfaceError)
 #: Code that loads or saves a session, and that loads the user it names: a
 #: database error raised through it is answered 503, like an unreachable
 #: Redis (a view's own queries are the view's business).
@@ -68,8 +69,6 @@ class SessionTokenMiddleware(SessionMiddleware):
             user_agent=client.recorded_user_agent(request),
         )
         current_session.set(session)
-        if value:
-            _note_database_failures(session)
         if value and guessing.is_blocked(address):
             return guessing.too_many_requests()
         return None
@@ -129,7 +128,9 @@ class SessionTokenMiddleware(SessionMiddleware):
                     except StoreUnavailable as exc:
                         return self._unavailable(request, exc)
                     except DATABASE_ERRORS as exc:
-                        return self._unavailable(request, database_unavailable(exc))
+                        return self._unavailable(
+                            request, StoreUnavailable.from_database(exc)
+                        )
                     # Not when only the data changed and the expiry (hence
                     # the cookie's Max-Age) did not move.
                     refresh = session.cookie_due or settings.SESSION_SAVE_EVERY_REQUEST
@@ -142,9 +143,9 @@ class SessionTokenMiddleware(SessionMiddleware):
                         need_vary = True
                     except StoreUnavailable as exc:
                         # The page was served; only last activity is lost.
-                        _log_unavailable(exc)
+                        exc.log()
                     except DATABASE_ERRORS as exc:
-                        _log_unavailable(database_unavailable(exc))
+                        StoreUnavailable.from_database(exc).log()
             if refresh and session.session_key:
                 self._set_cookie(response, session)
                 need_vary = True
@@ -160,7 +161,7 @@ class SessionTokenMiddleware(SessionMiddleware):
         if isinstance(exception, DATABASE_ERRORS) and _through_session_code(
             exception.__traceback__
         ):
-            return self._unavailable(request, database_unavailable(exception))
+            return self._unavailable(request, StoreUnavailable.from_database(exception))
         return None
 
     def _unavailable(
@@ -175,7 +176,7 @@ class SessionTokenMiddleware(SessionMiddleware):
         previous: object = getattr(session, "unavailable_response", None)
         if response is not None and response is previous:
             return response
-        _log_unavailable(exc)
+        exc.log()
         body: str
         try:
             body = render_to_string("sessiontokens/503.html", {"error": exc})
@@ -224,38 +225,6 @@ class SessionTokenMiddleware(SessionMiddleware):
         )
 
 
-def _log_unavailable(exc: StoreUnavailable) -> None:
-    """One line per failure, without a traceback and without a token."""
-    logger.error(
-        "Session storage unavailable (%s at %s): %s",
-        exc.alias or "?",
-        exc.address or "?",
-        exc,
-        extra={"alias": exc.alias, "address": exc.address},
-    )
-
-
-def database_unavailable(exc: BaseException) -> StoreUnavailable:
-    """A database error on a session path, as the store would report an
-    unreachable Redis (the alias and address of the session table's
-    database; never credentials)."""
-    from django_sessiontokens.models import Session
-
-    alias = router.db_for_write(Session) or "default"
-    try:
-        params = connections[alias].settings_dict
-    except Exception:  # only for the message
-        params = {}
-    host, port = params.get("HOST") or "", params.get("PORT") or ""
-    where = f"{host}:{port}" if host else str(params.get("NAME") or "")
-    message = " ".join(str(exc).split()) or type(exc).__name__
-    failed = StoreUnavailable(
-        f"Database did not answer: {message}", alias=alias, address=where
-    )
-    failed.__cause__ = exc
-    return failed
-
-
 def _through_session_code(tb: TracebackType | None) -> bool:
     """Whether the exception was raised while loading or saving a session
     (or the user it names), not by the view's own queries."""
@@ -267,21 +236,3 @@ def _through_session_code(tb: TracebackType | None) -> bool:
             return True
         tb = tb.tb_next
     return False
-
-
-def _note_database_failures(session: TokenSessionStore) -> None:
-    """Remember a database error raised while loading ``session``, wherever
-    the load happens (a middleware that reads ``request.user`` before the
-    view, too), so the response is the 503 and not Django's 500; the redis
-    engine's adapter does the same for ``StoreUnavailable``."""
-    load = session.load
-
-    def load_noting_failures() -> dict[str, Any]:
-        try:
-            return load()
-        except DATABASE_ERRORS as exc:
-            if getattr(session, "unavailable", None) is None:
-                session.unavailable = database_unavailable(exc)  # type: ignore[attr-defined]
-            raise
-
-    session.load = load_noting_failures  # type: ignore[method-assign]

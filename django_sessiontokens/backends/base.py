@@ -24,7 +24,12 @@ from django_sessiontokens.backends.serialization import deserialize, serialize
 from django_sessiontokens.conf import conf
 from django_sessiontokens.core import lifecycle, policy, tokens
 from django_sessiontokens.core.lifecycle import Verdict
-from django_sessiontokens.exceptions import CreateError, UpdateError
+from django_sessiontokens.exceptions import (
+    DATABASE_ERRORS,
+    CreateError,
+    StoreUnavailable,
+    UpdateError,
+)
 from django_sessiontokens.services import events
 from django_sessiontokens.stores.base import BaseStore
 from django_sessiontokens.types import RequestContext, SessionRecord
@@ -51,6 +56,9 @@ class TokenSessionStore(RotationMixin, AsyncSessionAPI, SessionBase):
     _custom_expiry_at_load: Any = None
     #: Outcome of reading the cookie, for the middleware ("" = fine).
     rejected: str = ""
+    #: Set when loading failed because storage did not answer (the
+    #: middleware then answers 503 and leaves the cookie alone).
+    unavailable: StoreUnavailable | None = None
 
     def __init__(self, session_key: str | None = None) -> None:
         super().__init__(session_key)
@@ -112,6 +120,20 @@ class TokenSessionStore(RotationMixin, AsyncSessionAPI, SessionBase):
 
     # Loading --------------------------------------------------------------
     def load(self) -> dict[str, Any]:
+        """Storage that does not answer (Redis, or the database) is noted on
+        the session wherever the load happens (in the view, or in a
+        middleware reading ``request.user``), so the response is a 503 that
+        keeps the cookie, not Django's 500."""
+        try:
+            return self._load()
+        except StoreUnavailable as exc:
+            self.unavailable = exc
+            raise
+        except DATABASE_ERRORS as exc:
+            self.unavailable = StoreUnavailable.from_database(exc)
+            raise
+
+    def _load(self) -> dict[str, Any]:
         token = self._token()
         if token is None:
             return self._forget(Verdict.MALFORMED.value)

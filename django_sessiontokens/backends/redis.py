@@ -7,10 +7,7 @@ and the middleware answers 503, keeping the cookie."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from django_sessiontokens.backends.base import TokenSessionStore
-from django_sessiontokens.exceptions import StoreUnavailable
 from django_sessiontokens.stores import registry
 from django_sessiontokens.stores.base import BaseStore
 
@@ -18,17 +15,6 @@ from django_sessiontokens.stores.base import BaseStore
 class SessionStore(TokenSessionStore):
     store_name = "redis"
 
-    #: Set when loading failed because Redis did not answer (the middleware
-    #: then answers 503 and leaves the cookie alone).
-    unavailable: StoreUnavailable | None = None
-
     @classmethod
     def get_store(cls) -> BaseStore:
         return registry.store_for(__name__)
-
-    def load(self) -> dict[str, Any]:
-        try:
-            return super().load()
-        except StoreUnavailable as exc:
-            self.unavailable = exc
-            raise
