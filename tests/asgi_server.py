@@ -14,7 +14,7 @@ from http.cookies import SimpleCookie
 from pathlib import Path
 from urllib.parse import urlencode
 
-from tests.redis_servers import free_port
+from tests.redis_servers import free_port, stop_process
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -95,14 +95,8 @@ class AsgiServer:
         raise AssertionError("the ASGI server did not start")
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        if self.process is not None:
+            stop_process(self.process)
         self.process = None
 
     @property

@@ -56,6 +56,16 @@ def wait_until(check, *, timeout: float = 10.0, what: str = "condition") -> None
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def stop_process(process: subprocess.Popen, *, timeout: float = 10) -> None:
+    """Terminate a server the tests started; kill it if it does not go."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
+
+
 class RedisServer:
     """One ``redis-server`` on a port of its own: without persistence, or
     with ``persist=True`` an append-only file in ``workdir`` written on every
@@ -122,14 +132,8 @@ class RedisServer:
         return self
 
     def stop(self) -> None:
-        if self.process is None:
-            return
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout=10)
+        if self.process is not None:
+            stop_process(self.process)
         self.process = None
 
 
