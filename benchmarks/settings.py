@@ -2,7 +2,8 @@
 
 ``BENCH_ENGINE``  a name from ``benchmarks.engines`` (default ``ours-db``);
 ``DATABASE_URL``  the database (default: a SQLite file, ``BENCH_SQLITE``);
-``BENCH_REDIS_URL``  the Redis database (default ``redis://127.0.0.1:6379/10``).
+``BENCH_REDIS_URL``  the Redis database (default ``redis://127.0.0.1:6379/10``);
+``BENCH_DBSC``  ``1`` turns device-bound sessions on (ours only).
 
 Only the engine's own app is installed, with just the session and the
 authentication middleware, so that the session is what the numbers measure.
@@ -55,6 +56,9 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
 ]
 SESSION_ENGINE = ENGINE.session_engine
+if ENGINE.ours:
+    SESSIONTOKENS_DBSC = os.environ.get("BENCH_DBSC") == "1"
+    SESSIONTOKENS_DBSC_ORIGIN = "http://testserver"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 LOGGING = {
     "version": 1,

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.conf import settings
+from django.urls import include, path
 
 from benchmarks import views
 
@@ -11,3 +12,5 @@ urlpatterns = [
     path("sessions/", views.list_sessions),
     path("sessions/end/", views.end_sessions),
 ]
+if "django_sessiontokens" in settings.INSTALLED_APPS:
+    urlpatterns.append(path("st/", include("django_sessiontokens.urls")))
