@@ -14,39 +14,9 @@ from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
-PREFIX = "SESSIONTOKENS_"
+from django_sessiontokens.profiles import PROFILES
 
-#: Presets from the standards (seconds). ``None`` means "no limit". The
-#: timeouts are the standards' upper bounds (NIST SP 800-63B-4 section 2,
-#: OWASP ASVS 4.0.3 V3.3.2). The standards set no rotation interval: the
-#: presets rotate once per inactivity period (daily without one), so no token
-#: outlives an idle window unchanged.
-PROFILES: dict[str, dict[str, Any]] = {
-    # AAL1: overall SHOULD be <= 30 days; an inactivity timeout is optional.
-    "nist-aal1": {
-        "IDLE_TIMEOUT": None,
-        "ABSOLUTE_TIMEOUT": 30 * 86400,
-        "ROTATE_INTERVAL": 86400,
-    },
-    # AAL2: overall SHOULD be <= 24 hours, inactivity SHOULD be <= 1 hour.
-    "nist-aal2": {
-        "IDLE_TIMEOUT": 3600,
-        "ABSOLUTE_TIMEOUT": 86400,
-        "ROTATE_INTERVAL": 3600,
-    },
-    # AAL3: overall SHALL be <= 12 hours, inactivity SHOULD be <= 15 minutes.
-    "nist-aal3": {
-        "IDLE_TIMEOUT": 15 * 60,
-        "ABSOLUTE_TIMEOUT": 12 * 3600,
-        "ROTATE_INTERVAL": 15 * 60,
-    },
-    # OWASP ASVS 4.0.3 3.3.2, level 2: 12 hours or 30 minutes of inactivity.
-    "asvs-l2": {
-        "IDLE_TIMEOUT": 30 * 60,
-        "ABSOLUTE_TIMEOUT": 12 * 3600,
-        "ROTATE_INTERVAL": 30 * 60,
-    },
-}
+PREFIX = "SESSIONTOKENS_"
 
 DEFAULTS: dict[str, Any] = {
     "IDLE_TIMEOUT": 3600,
@@ -77,6 +47,14 @@ DEFAULTS: dict[str, Any] = {
     "PURGE_BATCH_SIZE": None,
     "ACCEPT_IMPORTED": False,
     "PROFILE": None,
+    "DBSC": False,
+    "DBSC_ORIGIN": None,
+    "DBSC_COOKIE_NAME": "__Host-sessiontokens-bound",
+    "DBSC_COOKIE_AGE": 600,
+    "DBSC_CHALLENGE_AGE": 1200,
+    "DBSC_EXCLUDE": [],
+    "DBSC_ON_SKIPPED": "signed_out",
+    "DBSC_ON_ANOMALY": "signal",
 }
 
 #: The user-agent column's size; USER_AGENT_MAX_LENGTH may not exceed it.
@@ -85,6 +63,8 @@ USER_AGENT_COLUMN_LENGTH = 512
 RECORD_IP_CHOICES = ("full", "truncated", "none")
 BINDING_CHOICES = ("ignore", "signal", "rotate", "end")
 LIMIT_POLICIES = ("evict_oldest", "refuse")
+DBSC_SKIPPED_CHOICES = ("signed_out", "allow")
+DBSC_ANOMALY_CHOICES = ("signal", "end")
 
 
 def seconds(value: Any) -> float | None:
@@ -287,6 +267,40 @@ class Settings:
     def PROFILE(self) -> str | None:
         value = self.raw("PROFILE")
         return None if value is None else str(value)
+
+    # Device-bound sessions (DBSC) -------------------------------------------
+    @live
+    def DBSC(self) -> bool:
+        return bool(self.raw("DBSC"))
+
+    @live
+    def DBSC_ORIGIN(self) -> str:
+        """The ``scope.origin`` sent to browsers (never taken from ``Host``)."""
+        return str(self.raw("DBSC_ORIGIN") or "").rstrip("/")
+
+    @live
+    def DBSC_COOKIE_NAME(self) -> str:
+        return str(self.raw("DBSC_COOKIE_NAME"))
+
+    @live
+    def DBSC_COOKIE_AGE(self) -> int:
+        return int(seconds(self.raw("DBSC_COOKIE_AGE")) or 0)
+
+    @live
+    def DBSC_CHALLENGE_AGE(self) -> float:
+        return seconds(self.raw("DBSC_CHALLENGE_AGE")) or 0.0
+
+    @live
+    def DBSC_EXCLUDE(self) -> tuple[str, ...]:
+        return tuple(str(path) for path in self.raw("DBSC_EXCLUDE") or ())
+
+    @live
+    def DBSC_ON_SKIPPED(self) -> str:
+        return str(self.raw("DBSC_ON_SKIPPED"))
+
+    @live
+    def DBSC_ON_ANOMALY(self) -> str:
+        return str(self.raw("DBSC_ON_ANOMALY"))
 
 
 conf = Settings()

@@ -144,6 +144,13 @@ def record_reuse(record: SessionRecord) -> None:
         _write([_event(REUSE_DETECTED, record, actor="system")])
 
 
+def record_binding(kind: str, record: SessionRecord, *, reason: str = "") -> None:
+    """``bound`` (a key registered) or ``binding_refused`` (a refresh or
+    registration proof refused; ``reason`` says why)."""
+    if conf.AUDIT and record.user_id is not None:
+        _write([_event(kind, record, reason=reason, actor="system")])
+
+
 def prune_events(now: datetime | None = None) -> int:
     """Delete events older than ``SESSIONTOKENS_AUDIT_RETENTION``, batch by
     batch; returns how many. ``None`` retention keeps everything."""
