@@ -178,7 +178,9 @@ class DeviceBinding(models.Model):
         max_length=64, blank=True, default="", editable=False
     )
     previous_challenge_at = models.DateTimeField(null=True, blank=True, editable=False)
-    cookie_hash = models.CharField(max_length=64, blank=True, default="", editable=False)
+    cookie_hash = models.CharField(
+        max_length=64, blank=True, default="", editable=False
+    )
     cookie_expires = models.DateTimeField(null=True, blank=True, editable=False)
     previous_cookie_hash = models.CharField(
         max_length=64, blank=True, default="", editable=False

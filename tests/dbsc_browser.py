@@ -32,7 +32,9 @@ def b64u(raw: bytes) -> str:
 
 
 def cjson(obj) -> bytes:
-    return json.dumps(obj, separators=(",", ":"), sort_keys=True, ensure_ascii=False).encode()
+    return json.dumps(
+        obj, separators=(",", ":"), sort_keys=True, ensure_ascii=False
+    ).encode()
 
 
 def new_key(alg):
@@ -63,7 +65,9 @@ def sign(key, alg, challenge=None, *, with_jwk=False, header_alg=None):
     payload = {} if challenge is None else {"jti": challenge}
     signing_input = b64u(cjson(header)) + "." + b64u(cjson(payload))
     if alg == "ES256":
-        r, s = decode_dss_signature(key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256())))
+        r, s = decode_dss_signature(
+            key.sign(signing_input.encode(), ec.ECDSA(hashes.SHA256()))
+        )
         sig = r.to_bytes(32, "big") + s.to_bytes(32, "big")
     else:
         sig = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
@@ -153,7 +157,11 @@ class DbscSession:
             return False
         for rule in reversed(self.scope.get("scope_specification", [])):
             p = rule.get("path", "/")
-            if path == p or (p.endswith("/") and path.startswith(p)) or path.startswith(p + "/"):
+            if (
+                path == p
+                or (p.endswith("/") and path.startswith(p))
+                or path.startswith(p + "/")
+            ):
                 return rule["type"] == "include"
         return True
 
@@ -162,7 +170,9 @@ class DbscBrowser:
     """``supports_dbsc=False``: a browser that ignores the headers (or a
     thief's client holding a copied session cookie)."""
 
-    def __init__(self, *, alg="ES256", supports_dbsc=True, user_agent="", ip="203.0.113.7"):
+    def __init__(
+        self, *, alg="ES256", supports_dbsc=True, user_agent="", ip="203.0.113.7"
+    ):
         self.client = Client(HTTP_USER_AGENT=user_agent, REMOTE_ADDR=ip)
         self.alg = alg
         self.supports_dbsc = supports_dbsc
@@ -180,10 +190,15 @@ class DbscBrowser:
     def _store(self, response):
         for name, morsel in response.cookies.items():
             max_age = morsel["max-age"]
-            if max_age != "" and int(max_age) <= 0 or (not max_age and morsel.value == ""):
+            if (max_age != "" and int(max_age) <= 0) or (
+                not max_age and morsel.value == ""
+            ):
                 self.jar.pop(name, None)
                 continue
-            self.jar[name] = (morsel.value, time.time() + int(max_age) if max_age != "" else None)
+            self.jar[name] = (
+                morsel.value,
+                time.time() + int(max_age) if max_age != "" else None,
+            )
         csd = response.headers.get("Clear-Site-Data", "")
         if '"cookies"' in csd or '"*"' in csd:
             self.jar.clear()  # Chromium 150 keeps its DBSC sessions
@@ -238,7 +253,9 @@ class DbscBrowser:
         endpoint = urllib.parse.urljoin(from_path, params["path"])
         headers = {}
         if params.get("challenge") is not None:
-            headers["Secure-Session-Response"] = sign(key, alg, params["challenge"], with_jwk=True)
+            headers["Secure-Session-Response"] = sign(
+                key, alg, params["challenge"], with_jwk=True
+            )
         response = self.send("POST", endpoint, headers)
         self.registration = response
         if not 200 <= response.status_code < 300 or not response.content:
@@ -267,11 +284,15 @@ class DbscBrowser:
 
     def _refresh(self, sess, *, quoted_id=False):
         for _ in range(MAX_CHALLENGES + 1):
-            headers = {"Sec-Secure-Session-Id": f'"{sess.id}"' if quoted_id else sess.id}
+            headers = {
+                "Sec-Secure-Session-Id": f'"{sess.id}"' if quoted_id else sess.id
+            }
             ch = sess.cached_challenge
             if ch is not None:
                 headers["Secure-Session-Response"] = self.proof_for(sess, ch)
-            response = self.send("POST", urllib.parse.urlsplit(sess.refresh_url).path, headers)
+            response = self.send(
+                "POST", urllib.parse.urlsplit(sess.refresh_url).path, headers
+            )
             self._process(sess.refresh_url, response, registration=False)
             status = response.status_code
             if status == 403:

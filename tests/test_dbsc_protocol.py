@@ -65,7 +65,10 @@ def test_sign_in_offers_registration_and_the_device_registers(dbsc, user, alg):
     assert cfg["scope"]["include_site"] is False
     excluded = [rule["path"] for rule in cfg["scope"]["scope_specification"]]
     assert {"/static/", REGISTER, REFRESH} <= set(excluded)
-    assert all(r["type"] == "exclude" and r["domain"] == "testserver" for r in cfg["scope"]["scope_specification"])
+    assert all(
+        r["type"] == "exclude" and r["domain"] == "testserver"
+        for r in cfg["scope"]["scope_specification"]
+    )
     [cred] = cfg["credentials"]
     assert cred["name"] == COOKIE
     # The attributes are byte for byte those of the Set-Cookie line.
@@ -136,7 +139,10 @@ def test_registration_refuses_bad_or_missing_proofs(dbsc, user):
     # Without a signed-in session there is nothing to bind.
     stranger = DbscBrowser()
     proof = sign(key, "ES256", challenge, with_jwk=True)
-    assert stranger.send("POST", REGISTER, {"Secure-Session-Response": proof}).status_code == 403
+    assert (
+        stranger.send("POST", REGISTER, {"Secure-Session-Response": proof}).status_code
+        == 403
+    )
 
 
 # Refresh -------------------------------------------------------------------
@@ -235,8 +241,13 @@ def test_a_proof_signed_by_another_key_is_refused(dbsc, user, settings):
     with capture_signal(signals.session_anomaly) as anomalies:
         response = refresh_raw(browser, sess, other)
     assert response.status_code == 200
-    assert json.loads(response.content) == {"session_identifier": sess.id, "continue": False}
-    assert [(a["kind"], a["action"]) for a in anomalies] == [("device_binding", "signal")]
+    assert json.loads(response.content) == {
+        "session_identifier": sess.id,
+        "continue": False,
+    }
+    assert [(a["kind"], a["action"]) for a in anomalies] == [
+        ("device_binding", "signal")
+    ]
     # The binding is not weakened: the real key still refreshes.
     assert binding_of(browser).state == "bound"
     assert browser.refresh(sess) == "refreshed"
@@ -255,7 +266,10 @@ def test_alg_none_and_malformed_proofs_are_clear_4xx(dbsc, user):
     for proof in [none, "a.b.c", "....", "é" * 10, "x" * 9000]:
         assert refresh_raw(browser, sess, proof).status_code == 400
     for sid in ["", "bad id", "x" * 100, '"unterminated']:
-        assert browser.send("POST", REFRESH, {"Sec-Secure-Session-Id": sid}).status_code == 400
+        assert (
+            browser.send("POST", REFRESH, {"Sec-Secure-Session-Id": sid}).status_code
+            == 400
+        )
     assert binding_of(browser).state == "bound"
     assert browser.refresh(sess) == "refreshed"
 
@@ -290,13 +304,20 @@ def test_refresh_for_another_session_is_over(dbsc, user, other_user):
     intruder = signed_in_browser(other_user)
     sess = browser.session
     # The intruder's own session cookie with the victim's DBSC id.
-    response = refresh_raw(intruder, sess, sign(sess.key, sess.alg, sess.cached_challenge))
-    assert json.loads(response.content) == {"session_identifier": sess.id, "continue": False}
+    response = refresh_raw(
+        intruder, sess, sign(sess.key, sess.alg, sess.cached_challenge)
+    )
+    assert json.loads(response.content) == {
+        "session_identifier": sess.id,
+        "continue": False,
+    }
     assert browser.refresh(sess) == "refreshed"
 
 
 # Enforcement ---------------------------------------------------------------
-def test_a_stolen_session_cookie_is_signed_out_and_its_refresh_refused(dbsc, user, clock, settings):
+def test_a_stolen_session_cookie_is_signed_out_and_its_refresh_refused(
+    dbsc, user, clock, settings
+):
     device = signed_in_browser(user)
     thief = DbscBrowser(supports_dbsc=False, ip="198.51.100.9")
     thief.copy_session_cookie_from(device)
@@ -306,9 +327,12 @@ def test_a_stolen_session_cookie_is_signed_out_and_its_refresh_refused(dbsc, use
     assert thief.jar["sessionid"] == device.jar["sessionid"]  # left alone
     # Its refresh: a challenge it cannot sign; a proof by its own key is refused.
     assert refresh_raw(thief, sess).status_code == 403
-    assert json.loads(refresh_raw(thief, sess, sign(new_key("ES256"), "ES256", "x")).content)[
-        "continue"
-    ] is False
+    assert (
+        json.loads(
+            refresh_raw(thief, sess, sign(new_key("ES256"), "ES256", "x")).content
+        )["continue"]
+        is False
+    )
     # A write starts an anonymous session of its own.
     assert thief.post("/set/?key=a&value=b").status_code == 200
     assert thief.jar["sessionid"] != device.jar["sessionid"]
@@ -320,7 +344,9 @@ def test_a_stolen_session_cookie_is_signed_out_and_its_refresh_refused(dbsc, use
     clock.shift(60)
     with capture_signal(signals.session_anomaly) as anomalies:
         assert whoami(thief)["user"] is None
-    assert [(a["kind"], a["action"]) for a in anomalies] == [("device_binding", "signal")]
+    assert [(a["kind"], a["action"]) for a in anomalies] == [
+        ("device_binding", "signal")
+    ]
     settings.SESSIONTOKENS_DBSC_ON_ANOMALY = "end"
     assert whoami(thief)["user"] is None
     assert device.refresh(sess) == "terminated"
@@ -344,11 +370,19 @@ def test_secure_session_skipped_follows_the_policy(dbsc, user, settings):
     skipped = {"Secure-Session-Skipped": f'server_error;session_identifier="{sess.id}"'}
     assert device.send("GET", "/bound/", skipped).json()["user"] is None
     settings.SESSIONTOKENS_DBSC_ON_SKIPPED = "allow"
-    assert device.send("GET", "/bound/", skipped).json() == {"user": user.username, "bound": False}
+    assert device.send("GET", "/bound/", skipped).json() == {
+        "user": user.username,
+        "bound": False,
+    }
     wrong = {"Secure-Session-Skipped": 'server_error;session_identifier="other"'}
     assert device.send("GET", "/bound/", wrong).json()["user"] is None
     for garbage in ["", ";;", "x" * 2000, "1bad"]:
-        assert device.send("GET", "/bound/", {"Secure-Session-Skipped": garbage}).status_code == 200
+        assert (
+            device.send(
+                "GET", "/bound/", {"Secure-Session-Skipped": garbage}
+            ).status_code
+            == 200
+        )
 
 
 def test_a_wrong_bound_cookie_is_signed_out(dbsc, user):
@@ -386,7 +420,11 @@ def test_privilege_rotation_keeps_the_key(dbsc, user):
     assert device.get("/rotate/").status_code == 200
     after = binding_of(device)
     assert after.public_id != before.public_id
-    assert (after.dbsc_id, after.jwk, after.state) == (before.dbsc_id, before.jwk, "bound")
+    assert (after.dbsc_id, after.jwk, after.state) == (
+        before.dbsc_id,
+        before.jwk,
+        "bound",
+    )
     assert registry.binding_store().get(before.public_id) is None
     assert whoami(device)["bound"] is True
     assert device.refresh(device.session) == "refreshed"

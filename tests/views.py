@@ -155,7 +155,9 @@ def sign_in_then_redirect(request):
 def bound(request):
     return JsonResponse(
         {
-            "user": request.user.get_username() if request.user.is_authenticated else None,
+            "user": request.user.get_username()
+            if request.user.is_authenticated
+            else None,
             "bound": django_sessiontokens.device_bound(request),
         }
     )

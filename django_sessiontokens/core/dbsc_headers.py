@@ -22,7 +22,7 @@ MAX_VALUE = 1024
 _ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _TOKEN = re.compile(r"[A-Za-z*][A-Za-z0-9_.:%*/+!#$&'^`|~-]*")
 _KEY = re.compile(r"[a-z*][a-z0-9_.*-]*")
-_STRING_CHARS = re.compile(r'[\x20-\x21\x23-\x5b\x5d-\x7e]*')
+_STRING_CHARS = re.compile(r"[\x20-\x21\x23-\x5b\x5d-\x7e]*")
 
 
 def unquote(value: str) -> str:

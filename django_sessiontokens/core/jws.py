@@ -134,7 +134,9 @@ def canonical_jwk(jwk: dict[str, Any], alg: str) -> str:
     """The key's public members only, as compact sorted JSON (what is
     stored)."""
     names = ("crv", "kty", "x", "y") if alg == "ES256" else ("e", "kty", "n")
-    return json.dumps({name: jwk[name] for name in names}, sort_keys=True, separators=(",", ":"))
+    return json.dumps(
+        {name: jwk[name] for name in names}, sort_keys=True, separators=(",", ":")
+    )
 
 
 def verify(proof: Proof, jwk: dict[str, Any], alg: str) -> bool:
@@ -163,7 +165,10 @@ def verify(proof: Proof, jwk: dict[str, Any], alg: str) -> bool:
             if len(proof.signature) != (key.key_size + 7) // 8:
                 return False
             key.verify(
-                proof.signature, proof.signing_input, padding.PKCS1v15(), hashes.SHA256()
+                proof.signature,
+                proof.signing_input,
+                padding.PKCS1v15(),
+                hashes.SHA256(),
             )
     except InvalidSignature:
         return False

@@ -147,7 +147,9 @@ def refresh(request: HttpRequest) -> HttpResponse:
                     return answers.instructions(stored, value)
                 continue
         # No proof, or a reused or stale challenge: a fresh one (benign).
-        stored = store.save(dbsc.with_new_challenge(binding, now), expected=binding.version)
+        stored = store.save(
+            dbsc.with_new_challenge(binding, now), expected=binding.version
+        )
         if stored is not None:
             return answers.challenge(stored)
     assert binding is not None

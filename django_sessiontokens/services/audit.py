@@ -37,6 +37,8 @@ CREATED, ROTATED, ENDED, REUSE_DETECTED = (
     "reuse_detected",
 )
 
+BOUND, BINDING_REFUSED = "bound", "binding_refused"
+
 #: Reasons after which the user row no longer exists when the event is written.
 _USER_GONE = frozenset({"user_deleted"})
 

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 
 from django_sessiontokens import metrics, signals
 from django_sessiontokens.conf import conf
-from django_sessiontokens.models import SessionEvent
 from django_sessiontokens.services import audit, events
 from django_sessiontokens.stores import registry
 
@@ -61,7 +60,7 @@ def bound_ids(public_ids: Sequence[str]) -> set[str]:
 def announce_bound(
     record: SessionRecord, binding: DeviceBinding, request: HttpRequest | None
 ) -> None:
-    audit.record_binding(SessionEvent.Kind.BOUND.value, record)
+    audit.record_binding(audit.BOUND, record)
     events.send_after_commit(
         signals.session_bound,
         public_id=record.public_id,
@@ -73,8 +72,10 @@ def announce_bound(
 
 def announce_refused(record: SessionRecord, why: str) -> None:
     """A registration or refresh proof was refused (logged and audited)."""
-    security_logger.warning("Session %s: device binding refused: %s", record.public_id, why)
-    audit.record_binding(SessionEvent.Kind.BINDING_REFUSED.value, record, reason=why)
+    security_logger.warning(
+        "Session %s: device binding refused: %s", record.public_id, why
+    )
+    audit.record_binding(audit.BINDING_REFUSED, record, reason=why)
 
 
 def announce_anomaly(

@@ -67,5 +67,5 @@ class DatabaseBindingStore(BindingStore):
         sessions = Session.objects.using(self.using) if self.using else Session.objects
         alive = sessions.filter(public_id__in=self._rows().values("public_id"))
         orphans = self._rows().exclude(public_id__in=alive.values("public_id"))
-        deleted, _ = orphans.delete()
+        deleted: int = orphans.delete()[0]
         return deleted

@@ -40,7 +40,9 @@ def unpack(raw: bytes | str) -> DeviceBinding:
     for name in _TIMES:
         if values.get(name):
             values[name] = datetime.fromisoformat(values[name])
-    return DeviceBinding(**{name: values[name] for name in BINDING_FIELDS if name in values})
+    return DeviceBinding(
+        **{name: values[name] for name in BINDING_FIELDS if name in values}
+    )
 
 
 def ttl_ms() -> int:
