@@ -187,9 +187,7 @@ def test_kinds_match_the_model_choices():
         audit.REUSE_DETECTED,
         audit.BOUND,
         audit.BINDING_REFUSED,
-    } == set(
-        SessionEvent.Kind.values
-    )
+    } == set(SessionEvent.Kind.values)
 
 
 # Pruning -------------------------------------------------------------------

@@ -141,7 +141,7 @@ def _when_on() -> list[CheckMessage]:
     ):
         found.append(
             _e(
-                f"SESSIONTOKENS_DBSC is on but SESSIONTOKENS_DBSC_ORIGIN is {origin!r}.",
+                f"SESSIONTOKENS_DBSC is on; SESSIONTOKENS_DBSC_ORIGIN is {origin!r}.",
                 "Set it to the site's origin as browsers see it, e.g. "
                 "'https://app.example.com' (it is never taken from the Host "
                 "header: behind a proxy the scheme would be wrong).",
