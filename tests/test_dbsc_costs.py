@@ -30,6 +30,8 @@ def journey(user):
         ("GET", "/whoami/"),
         ("GET", "/set/?key=a&value=b"),
         ("GET", "/whoami/"),
+        ("GET", "/sessions/"),
+        ("GET", "/sessions/api/"),
         ("GET", "/rotate/"),
         ("GET", "/whoami/"),
         ("POST", "/logout/"),
