@@ -507,3 +507,32 @@ def redis_ttl(key):
     from django_redis import get_redis_connection
 
     return get_redis_connection("redis").ttl(key)
+
+
+def test_a_rotation_at_the_refresh_itself_keeps_the_binding(dbsc, user, settings):
+    """``SESSIONTOKENS_ON_IP_CHANGE = "rotate"`` and the refresh comes from a
+    new address: the session gets a new public id in that very request."""
+    settings.SESSIONTOKENS_ON_IP_CHANGE = "rotate"
+    device = signed_in_browser(user)
+    before = binding_of(device).public_id
+    device.client.defaults["REMOTE_ADDR"] = "198.51.100.20"
+    assert device.refresh(device.session) == "refreshed"
+    after = binding_of(device)
+    assert after.public_id != before and after.state == "bound"
+    assert whoami(device) == {"user": user.username, "bound": True}
+
+
+def test_a_websocket_needs_the_bound_cookie_too(dbsc, user):
+    from django_sessiontokens import channels
+
+    device = signed_in_browser(user)
+
+    def scope(cookies):
+        header = "; ".join(f"{k}={v}" for k, v in cookies.items()).encode()
+        return {"type": "websocket", "path": "/ws/", "headers": [(b"cookie", header)]}
+
+    _, signed_in = channels._load(scope(device.live_cookies()))
+    assert signed_in.is_authenticated
+    stolen = {"sessionid": device.jar["sessionid"][0]}
+    _, thief = channels._load(scope(stolen))
+    assert not thief.is_authenticated

@@ -31,6 +31,10 @@ def _signed_in(request: HttpRequest) -> SessionRecord | None:
     session: Any = request.session
     if session.get(SESSION_KEY) is None:
         return None
+    if getattr(session, "_pending", None) is not None:
+        # Rotated to a new public id by this very load (the IP / user-agent
+        # policy): store it now, so the binding has followed it.
+        session.save()
     record: SessionRecord | None = getattr(session, "record", None)
     return record if record is not None and record.user_id is not None else None
 
