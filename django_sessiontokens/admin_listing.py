@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from django_sessiontokens.core import policy
 from django_sessiontokens.devices import DeviceInfo, describe
+from django_sessiontokens.services import bindings
 from django_sessiontokens.stores.base import BaseStore, SessionRecord
 
 STATE_VAR = "state"
@@ -51,6 +52,8 @@ class Row:
     expires_at: datetime
     active: bool
     current: bool
+    #: Bound to its device's key (DBSC).
+    device_bound: bool = False
 
 
 def _ip(text: str) -> str | None:
@@ -192,6 +195,7 @@ class SessionListing:
             for user in self.user_model._default_manager.filter(pk__in=ids)
         }
         current = getattr(getattr(self.request, "session", None), "public_id", None)
+        bound = bindings.bound_ids([record.public_id for record in records])
         rows = []
         for record in records:
             user = users.get(record.user_id or "")
@@ -208,6 +212,7 @@ class SessionListing:
                     expires_at=policy.ends_at(record),
                     active=policy.is_alive(record, self.now),
                     current=record.public_id == current,
+                    device_bound=record.public_id in bound,
                 )
             )
         return rows

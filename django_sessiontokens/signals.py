@@ -35,3 +35,8 @@ session_reuse_detected = Signal()
 #: Too many invalid tokens from one client address within the window.
 #: kwargs: ip: str, count: int, request: HttpRequest | None
 session_guessing_detected = Signal()
+
+#: A session was bound to a device key (DBSC registration succeeded).
+#: kwargs: public_id: str, user_id: str | None, algorithm: "ES256" | "RS256",
+#: request: HttpRequest | None
+session_bound = Signal()

@@ -39,7 +39,7 @@ from django.views.decorators.http import require_GET
 from django_sessiontokens import devices, services
 from django_sessiontokens.core import tokens
 from django_sessiontokens.exceptions import StoreUnavailable
-from django_sessiontokens.services import Actor, Reason, SessionInfo
+from django_sessiontokens.services import Actor, Reason, SessionInfo, bindings
 from django_sessiontokens.templatetags.sessiontokens import ago
 
 View = Callable[..., HttpResponseBase]
@@ -54,6 +54,8 @@ class SessionRow:
     current: bool
     device: devices.DeviceInfo
     now: datetime
+    #: Bound to its device's key (DBSC).
+    device_bound: bool = False
 
     @property
     def public_id(self) -> str:
@@ -94,6 +96,7 @@ class SessionRow:
             "expires": info.expires_at.isoformat(),
             "ip": info.ip,
             "user_agent": info.user_agent,
+            "device_bound": self.device_bound,
             "device": {
                 "label": self.device.label,
                 "browser": self.device.browser,
@@ -113,14 +116,17 @@ def session_rows(request: HttpRequest) -> list[SessionRow]:
     """The user's live sessions, the request's own first, then by activity."""
     current = current_public_id(request)
     now = timezone.now()
+    infos = services.list_user_sessions(request.user)
+    bound = bindings.bound_ids([info.public_id for info in infos])
     rows = [
         SessionRow(
             info=info,
             current=info.public_id == current,
             device=devices.describe(info.user_agent),
             now=now,
+            device_bound=info.public_id in bound,
         )
-        for info in services.list_user_sessions(request.user)
+        for info in infos
     ]
     rows.sort(key=lambda row: not row.current)  # stable: activity order kept
     return rows

@@ -9,7 +9,7 @@ from django.contrib.auth import (
     get_user_model,
     login,
 )
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 import django_sessiontokens
@@ -135,3 +135,29 @@ def in_flight(request):
         InFlight.pause()
     request.session["touched"] = True
     return HttpResponse("done")
+
+
+@csrf_exempt
+def rotate_now(request):
+    """A privilege change: the session gets a new token at once."""
+    request.session.get("anything")
+    django_sessiontokens.rotate(request)
+    return HttpResponse("rotated")
+
+
+@csrf_exempt
+def sign_in_then_redirect(request):
+    user = get_user_model().objects.get(username=request.GET["username"])
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    return HttpResponseRedirect("/whoami/")
+
+
+def bound(request):
+    return JsonResponse(
+        {
+            "user": request.user.get_username()
+            if request.user.is_authenticated
+            else None,
+            "bound": django_sessiontokens.device_bound(request),
+        }
+    )

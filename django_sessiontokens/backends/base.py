@@ -24,6 +24,7 @@ from django_sessiontokens.backends.serialization import deserialize, serialize
 from django_sessiontokens.conf import conf
 from django_sessiontokens.core import lifecycle, policy, tokens
 from django_sessiontokens.core.lifecycle import Verdict
+from django_sessiontokens.dbsc import enforcement
 from django_sessiontokens.exceptions import (
     DATABASE_ERRORS,
     CreateError,
@@ -35,6 +36,9 @@ from django_sessiontokens.stores.base import BaseStore
 from django_sessiontokens.types import RequestContext, SessionRecord
 
 security_logger = logging.getLogger("django.security.sessiontokens")
+
+#: ``rejected`` for a bound session presented without a valid bound cookie.
+UNBOUND = "unbound"
 
 
 class TokenSessionStore(RotationMixin, AsyncSessionAPI, SessionBase):
@@ -59,6 +63,11 @@ class TokenSessionStore(RotationMixin, AsyncSessionAPI, SessionBase):
     #: Set when loading failed because storage did not answer (the
     #: middleware then answers 503 and leaves the cookie alone).
     unavailable: StoreUnavailable | None = None
+    #: DBSC: a user signed in during this request (registration is offered);
+    #: the request carried a valid bound cookie; the pending binding seen.
+    signed_in_now = False
+    device_bound = False
+    dbsc_pending: Any = None
 
     def __init__(self, session_key: str | None = None) -> None:
         super().__init__(session_key)
@@ -97,6 +106,10 @@ class TokenSessionStore(RotationMixin, AsyncSessionAPI, SessionBase):
     def record(self) -> SessionRecord | None:
         """The loaded record (no data is decoded from it)."""
         return self._record
+
+    def load_once(self) -> None:
+        """Load the session now if this request has not yet."""
+        self._get_session()  # type: ignore[attr-defined]
 
     def _get_new_session_key(self) -> str:
         return tokens.new_token(self._user_id(self._cache())).value
@@ -159,6 +172,15 @@ class TokenSessionStore(RotationMixin, AsyncSessionAPI, SessionBase):
         self._record = record
         data = deserialize(self.serializer, record.data)
         self._custom_expiry_at_load = data.get("_session_expiry")
+        if (
+            conf.DBSC
+            and record.user_id is not None
+            and self.context.request is not None
+            and not enforcement.admit(self, record)
+        ):
+            # Bound, without a valid bound cookie: served as signed out; the
+            # session is not ended and the cookie is left alone.
+            return self._forget(UNBOUND)
         if token.legacy:
             # An imported django.contrib.sessions cookie: accepted once, then
             # replaced by a token of ours on this response.

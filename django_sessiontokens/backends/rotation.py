@@ -25,7 +25,7 @@ from django_sessiontokens import services
 from django_sessiontokens.conf import conf
 from django_sessiontokens.core import binding, lifecycle, tokens
 from django_sessiontokens.exceptions import CreateError, UpdateError
-from django_sessiontokens.services import events, limits
+from django_sessiontokens.services import bindings, events, limits
 from django_sessiontokens.types import Reason
 
 security_logger = logging.getLogger("django.security.sessiontokens")
@@ -57,6 +57,7 @@ class RotationMixin:
     context: RequestContext
     resend_cookie: bool
     cookie_due: bool
+    signed_in_now: bool
     modified: bool
     #: ``session_rotated``'s reason for the next ``cycle_key``.
     rotation_reason = "privilege_change"
@@ -161,6 +162,7 @@ class RotationMixin:
             self._session_key = tokens.new_token(self._user_id(self._cache())).value
         elif self.session_key is not None:
             self.rotate(reason="login")
+        self.signed_in_now = True
         self.mark_authenticated()
         if conf.MAX_SESSIONS_PER_USER is not None:
             # Stores the new record now, under the user's lock (``limits``).
@@ -259,6 +261,7 @@ class RotationMixin:
         self._pending = None
         self._authenticated_now = False
         self.resend_cookie = self.cookie_due = True
+        bindings.follow_rotation(previous, record.public_id, pending.reason)
         if previous is None:
             services.announce_created(
                 record, self.context.request, reason=pending.reason

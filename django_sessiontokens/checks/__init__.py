@@ -30,6 +30,18 @@ E022      a "__Http-" / "__Host-Http-" cookie name without HttpOnly or
           Secure (or, for "__Host-Http-", with a domain or another path)
 E023      SESSIONTOKENS_CACHE_CHECK_INTERVAL is not a number of seconds (or
           a timedelta) from 0 to 60
+E030      SESSIONTOKENS_DBSC is on and SESSIONTOKENS_DBSC_ORIGIN is not an
+          origin ("https://host[:port]")
+E031      SESSIONTOKENS_DBSC is on without HTTPS (outside DEBUG)
+E032      SESSIONTOKENS_DBSC_COOKIE_NAME is not a cookie name, or is the
+          session cookie's name
+E033      SESSIONTOKENS_DBSC_COOKIE_AGE is not a positive number of seconds
+E034      SESSIONTOKENS_DBSC_CHALLENGE_AGE is not longer than DBSC_COOKIE_AGE
+E035      SESSIONTOKENS_DBSC_ON_SKIPPED / DBSC_ON_ANOMALY has an unknown value
+E036      SESSIONTOKENS_DBSC is on but the dbsc-register / dbsc-refresh
+          URLs are not routed
+E037      SESSIONTOKENS_DBSC_EXCLUDE is not a list of paths starting with "/"
+E038      SESSIONTOKENS_DBSC is on but the cryptography package is missing
 W001      (deploy) SESSION_COOKIE_SECURE is False
 W002      (deploy) SESSION_COOKIE_HTTPONLY is False
 W003      (deploy) SESSION_COOKIE_SAMESITE is None
@@ -41,6 +53,10 @@ W006      allauth.usersessions is installed: it stores the cookie value
           and its column is too short for our tokens
 W007      allauth headless app clients without our token strategy: their
           sessions are never touched nor rotated
+W010      SESSIONTOKENS_DBSC_COOKIE_NAME has no "__Host-" prefix
+W011      SESSIONTOKENS_DBSC_COOKIE_AGE is under 130 s (Chrome then
+          refreshes on every request)
+W012      SESSIONTOKENS_DBSC is on with DBSC_ON_SKIPPED = "allow"
 ========  ================================================================
 """
 
@@ -49,6 +65,7 @@ from __future__ import annotations
 from django.core.checks import Tags
 from django.core.checks import register as register_check
 
+from django_sessiontokens.checks.dbsc import check_dbsc
 from django_sessiontokens.checks.deploy import check_deploy
 from django_sessiontokens.checks.setup import (
     check_engine,
@@ -80,6 +97,7 @@ ALL_CHECKS = (
     check_cache_check_interval,
     check_usersessions,
     check_headless_rotation,
+    check_dbsc,
 )
 
 

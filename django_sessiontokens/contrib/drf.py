@@ -56,6 +56,7 @@ class SessionSerializer(serializers.Serializer):
     expires = serializers.DateTimeField()
     ip = serializers.CharField(allow_null=True)
     user_agent = serializers.CharField()
+    device_bound = serializers.BooleanField()
     device = DeviceSerializer()
 
     def to_representation(self, instance: views.SessionRow) -> dict[str, Any]:

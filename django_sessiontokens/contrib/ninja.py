@@ -52,6 +52,7 @@ class SessionOut(Schema):
     expires: str
     ip: str | None
     user_agent: str
+    device_bound: bool
     device: DeviceOut
 
 

@@ -37,6 +37,8 @@ CREATED, ROTATED, ENDED, REUSE_DETECTED = (
     "reuse_detected",
 )
 
+BOUND, BINDING_REFUSED = "bound", "binding_refused"
+
 #: Reasons after which the user row no longer exists when the event is written.
 _USER_GONE = frozenset({"user_deleted"})
 
@@ -142,6 +144,13 @@ def record_ended(
 def record_reuse(record: SessionRecord) -> None:
     if conf.AUDIT and record.user_id is not None:
         _write([_event(REUSE_DETECTED, record, actor="system")])
+
+
+def record_binding(kind: str, record: SessionRecord, *, reason: str = "") -> None:
+    """``bound`` (a key registered) or ``binding_refused`` (a refresh or
+    registration proof refused; ``reason`` says why)."""
+    if conf.AUDIT and record.user_id is not None:
+        _write([_event(kind, record, reason=reason, actor="system")])
 
 
 def prune_events(now: datetime | None = None) -> int:
