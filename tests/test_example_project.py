@@ -28,10 +28,15 @@ assert page.status_code == 302 and page["Location"] == "/login/?next=/sessions/"
 assert "demo-password-1" in alice.get("/login/").content.decode()
 response = alice.post("/login/", {"username": "alice", "password": "demo-password-1"})
 assert response.status_code == 302, response.content
+# Device-bound sessions are on: signing in offers registration.
+assert "challenge=" in response["Secure-Session-Registration"], response.headers
 public_id = alice.cookies["sessionid"].value.split(".")[0]
 page = alice.get("/").content.decode()
 assert "Hello, Alice" in page and public_id in page, page
 assert "Firefox 128 on Linux" in page and "Expires in" in page, page
+# This client registers no key: it is served on its session cookie alone.
+assert "This session is not bound to a device" in page, page
+assert "This session is bound to this device" not in page, page
 page = alice.get("/sessions/").content.decode()
 assert "This device" in page and "/sessions/" in page, page
 assert alice.get("/sessions/api/").json()["sessions"][0]["id"] == public_id

@@ -142,8 +142,17 @@ def test_the_wheel_runs_the_example_project(dist, tmp_path):
     env_dir = tmp_path / "venv"
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
-    # The wheel and its runtime dependencies, as pip finds them here.
-    run(python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", wheel)
+    # The wheel and its runtime dependencies, as pip finds them here, with
+    # the "dbsc" extra: the example project has device-bound sessions on.
+    run(
+        python,
+        "-m",
+        "pip",
+        "install",
+        "--quiet",
+        "--disable-pip-version-check",
+        f"{wheel}[dbsc]",
+    )
     # A copy of the example project, far from the source tree.
     project = tmp_path / "example_project"
     shutil.copytree(

@@ -6,7 +6,11 @@ Environment variables:
 * ``REDIS_URL``: the Redis server for the last two
   (default ``redis://127.0.0.1:6379/0``);
 * ``EXAMPLE_DATABASE``: the SQLite file (default ``db.sqlite3`` here);
-* ``DJANGO_DEBUG``: ``0`` turns debug off.
+* ``DJANGO_DEBUG``: ``0`` turns debug off;
+* ``DBSC``: ``0`` turns device-bound sessions off;
+* ``DBSC_ORIGIN``: where the site is served, as the browser sees it
+  (default ``http://localhost:8000``);
+* ``DBSC_COOKIE_AGE``: the bound cookie's lifetime in seconds (default 600).
 """
 
 from __future__ import annotations
@@ -92,6 +96,17 @@ if SESSION_ENGINE_NAME != "db":
         "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1},
     }
     SESSIONTOKENS_REDIS_CACHE = "sessions"
+
+# Device-bound sessions (DBSC): a browser that supports them (Chrome 145+
+# on Windows) binds its session to a key that never leaves the device, and a
+# copy of the session cookie is then signed out anywhere else. Browsers
+# without DBSC keep working on the session cookie alone. localhost is a
+# secure context, so this works over plain http here; elsewhere it needs
+# HTTPS.
+SESSIONTOKENS_DBSC = os.environ.get("DBSC", "1") != "0"
+SESSIONTOKENS_DBSC_ORIGIN = os.environ.get("DBSC_ORIGIN", "http://localhost:8000")
+if os.environ.get("DBSC_COOKIE_AGE"):
+    SESSIONTOKENS_DBSC_COOKIE_AGE = int(os.environ["DBSC_COOKIE_AGE"])
 
 # The defaults follow NIST SP 800-63B AAL2: 1 hour idle, 24 hours in all.
 # SESSIONTOKENS_IDLE_TIMEOUT = 15 * 60  # for example

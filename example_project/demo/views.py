@@ -6,7 +6,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from django_sessiontokens import devices, services
+from django_sessiontokens import device_bound, devices, services
 from django_sessiontokens.views import SessionRow
 
 
@@ -22,4 +22,5 @@ def home(request: HttpRequest) -> HttpResponse:
             device=devices.describe(record.user_agent),
             now=now,
         )
-    return render(request, "demo/home.html", {"row": row})
+    context = {"row": row, "bound": signed_in and device_bound(request)}
+    return render(request, "demo/home.html", context)

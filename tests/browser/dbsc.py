@@ -62,7 +62,7 @@ class DeviceBoundEvents:
         self.page = page
         self.events: list[dict] = []
         cdp = context.new_cdp_session(page)
-        cdp.on(EVENT, self.events.append)
+        cdp.on(EVENT, lambda event: self.events.append(event))
         cdp.send("Network.enable")
         cdp.send("Network.enableDeviceBoundSessions", {"enable": True})
         self.cdp = cdp

@@ -6,6 +6,7 @@ by its owner (``stop()``)."""
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -38,31 +39,42 @@ def example_env(tmp_path: Path, engine: str, **extra: str) -> dict[str, str]:
     return env
 
 
+def manage(env: dict[str, str], *args: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=EXAMPLE,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def prepare_database(tmp_path: Path) -> Path:
+    """A migrated SQLite file with the demo users, for servers to copy."""
+    env = example_env(tmp_path, "db")
+    manage(env, "migrate", "--no-input", "--verbosity", "0")
+    manage(env, "createdemousers")
+    return Path(env["EXAMPLE_DATABASE"])
+
+
 class ExampleServer:
-    def __init__(self, tmp_path: Path, engine: str, **env: str) -> None:
+    """``ExampleServer(tmp_path, engine, database, **env)``: serves a copy
+    of ``database`` (from :func:`prepare_database`) with ``env`` added."""
+
+    def __init__(self, tmp_path: Path, engine: str, database: Path, **env: str) -> None:
         self.port = free_port()
         self.url = f"http://localhost:{self.port}"
         self.log = tmp_path / "runserver.log"
         self.env = example_env(
             tmp_path, engine, DBSC_ORIGIN=self.url, DJANGO_DEBUG="1", **env
         )
+        shutil.copyfile(database, self.env["EXAMPLE_DATABASE"])
         self.process: subprocess.Popen | None = None
 
-    def manage(self, *args: str) -> str:
-        result = subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=EXAMPLE,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
-        assert result.returncode == 0, result.stdout + result.stderr
-        return result.stdout
-
     def start(self, timeout: float = 60.0) -> ExampleServer:
-        self.manage("migrate", "--no-input", "--verbosity", "0")
-        self.manage("createdemousers")
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
                 [
