@@ -86,7 +86,8 @@ def test_bound_cookie_states_and_overlap():
     assert dbsc.cookie_state(binding, None, now) == "missing"
     assert dbsc.cookie_state(binding, "v0", now) == "wrong"
     assert dbsc.cookie_state(binding, "v1" * 100, now) == "wrong"
-    assert dbsc.cookie_state(binding, "v1", now + timedelta(seconds=600)) == "wrong"
+    assert dbsc.cookie_state(binding, "v1", now + timedelta(seconds=604)) == "valid"
+    assert dbsc.cookie_state(binding, "v1", now + timedelta(seconds=606)) == "wrong"
     renewed = dbsc.refreshed(binding, "current", now, cookie_value="v2", cookie_age=600)
     assert dbsc.cookie_state(renewed, "v2", now) == "valid"
     assert dbsc.cookie_state(renewed, "v1", now + timedelta(seconds=29)) == "valid"

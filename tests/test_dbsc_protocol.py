@@ -324,6 +324,7 @@ def test_a_stolen_session_cookie_is_signed_out_and_its_refresh_refused(
     sess = device.session
     assert whoami(thief) == {"user": None, "bound": False}
     assert thief.get("/whoami/").json()["user"] is None  # pages and XHR alike
+    assert thief.get("/awhoami/").json()["user"] is None  # async views too
     assert thief.jar["sessionid"] == device.jar["sessionid"]  # left alone
     # Its refresh: a challenge it cannot sign; a proof by its own key is refused.
     assert refresh_raw(thief, sess).status_code == 403
