@@ -107,3 +107,30 @@ def test_a_bound_request_costs_one_read_of_the_binding(engine, settings, user, c
         assert len(extra_sql) == 1 and extra_sql[0].startswith("SELECT")
     # Nothing is written for a bound read.
     assert not any(q.startswith(("UPDATE", "INSERT", "DELETE")) for q in queries)
+
+
+def test_a_refresh_reads_the_session_and_the_binding_and_writes_once(
+    engine, settings, user, clock
+):
+    settings.SESSIONTOKENS_DBSC = True
+    settings.SESSIONTOKENS_DBSC_ORIGIN = "https://testserver"
+    name = engine.__name__.rsplit(".", 1)[1]
+    device = DbscBrowser()
+    device.get(f"/sign-in/?username={user.username}")
+    sess = device.session
+    from tests.dbsc_browser import sign
+
+    proof = sign(sess.key, sess.alg, sess.cached_challenge)
+    headers = {"Sec-Secure-Session-Id": sess.id, "Secure-Session-Response": proof}
+    with CaptureQueriesContext(connection) as ctx, redis_round_trips() as sent:
+        response = device.send("POST", "/sessions/dbsc/refresh/", headers)
+    assert response.status_code == 200
+    binding_sql = [q["sql"] for q in ctx.captured_queries if BINDING_TABLE in q["sql"]]
+    binding_redis = [text_of(c) for c in sent if b":b:" in text_of(c)]
+    if name == "redis":
+        assert binding_sql == []
+        assert len(binding_redis) == 2  # GET, then the compare-and-set script
+        assert b"EVALSHA" in binding_redis[1] or b"EVAL" in binding_redis[1]
+    else:
+        assert [q.split()[0] for q in binding_sql] == ["SELECT", "UPDATE"]
+        assert binding_redis == []
