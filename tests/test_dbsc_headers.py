@@ -105,3 +105,16 @@ def test_looks_stolen_only_after_the_settle_time():
     assert not dbsc.looks_stolen(binding, "wrong", False, later)
     expired = now + timedelta(seconds=700)  # the device's cookie ran out too
     assert not dbsc.looks_stolen(binding, "missing", False, expired)
+
+
+def test_requests_already_on_their_way_at_registration_are_served():
+    now = timezone.now()
+    binding = _bound(now)
+    assert dbsc.just_registered(binding, "missing", now + timedelta(seconds=5))
+    assert not dbsc.just_registered(binding, "missing", now + timedelta(seconds=6))
+    assert not dbsc.just_registered(binding, "wrong", now)
+    later = now + timedelta(seconds=1)
+    renewed = dbsc.refreshed(
+        binding, "current", later, cookie_value="v2", cookie_age=600
+    )
+    assert not dbsc.just_registered(renewed, "missing", later)

@@ -29,6 +29,7 @@ def test_a_stolen_session_cookie_is_signed_out_and_its_refresh_refused(
     dbsc, user, clock, settings
 ):
     device = signed_in_browser(user)
+    clock.shift(6)  # past the registration overlap
     thief = DbscBrowser(supports_dbsc=False, ip="198.51.100.9")
     thief.copy_session_cookie_from(device)
     sess = device.session
@@ -64,8 +65,9 @@ def test_a_stolen_session_cookie_is_signed_out_and_its_refresh_refused(
     assert whoami(device)["user"] is None
 
 
-def test_excluded_paths_need_no_bound_cookie(dbsc, user, settings):
+def test_excluded_paths_need_no_bound_cookie(dbsc, user, clock, settings):
     device = signed_in_browser(user)
+    clock.shift(6)  # past the registration overlap
     thief = DbscBrowser(supports_dbsc=False)
     thief.copy_session_cookie_from(device)
     assert thief.get("/static/app.css").json()["user"] == user.username
@@ -74,8 +76,9 @@ def test_excluded_paths_need_no_bound_cookie(dbsc, user, settings):
     assert thief.get("/bound/").json()["user"] is None
 
 
-def test_secure_session_skipped_follows_the_policy(dbsc, user, settings):
+def test_secure_session_skipped_follows_the_policy(dbsc, user, clock, settings):
     device = signed_in_browser(user)
+    clock.shift(6)  # past the registration overlap
     sess = device.session
     device.jar.pop(COOKIE)
     skipped = {"Secure-Session-Skipped": f'server_error;session_identifier="{sess.id}"'}
@@ -233,10 +236,11 @@ def test_a_rotation_at_the_refresh_itself_keeps_the_binding(dbsc, user, settings
     assert whoami(device) == {"user": user.username, "bound": True}
 
 
-def test_a_websocket_needs_the_bound_cookie_too(dbsc, user):
+def test_a_websocket_needs_the_bound_cookie_too(dbsc, user, clock):
     from django_sessiontokens import channels
 
     device = signed_in_browser(user)
+    clock.shift(6)  # past the registration overlap
 
     def scope(cookies):
         header = "; ".join(f"{k}={v}" for k, v in cookies.items()).encode()
@@ -247,3 +251,12 @@ def test_a_websocket_needs_the_bound_cookie_too(dbsc, user):
     stolen = {"sessionid": device.jar["sessionid"][0]}
     _, thief = channels._load(scope(stolen))
     assert not thief.is_authenticated
+
+
+def test_requests_sent_before_the_registration_answer_are_served(dbsc, user, clock):
+    device = signed_in_browser(user)
+    early = DbscBrowser(supports_dbsc=False)
+    early.jar = {"sessionid": device.jar["sessionid"]}  # no bound cookie yet
+    assert whoami(early) == {"user": user.username, "bound": False}
+    clock.shift(6)
+    assert whoami(early)["user"] is None

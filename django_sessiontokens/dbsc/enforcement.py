@@ -54,7 +54,9 @@ def admit(session: Any, record: SessionRecord, binding: DeviceBinding | None) ->
         return True
     skip = headers.skipped(request.headers.get(headers.SKIPPED))
     ours = skip is not None and skip.session_identifier == binding.dbsc_id
-    if ours and conf.DBSC_ON_SKIPPED == "allow":
+    if (ours and conf.DBSC_ON_SKIPPED == "allow") or dbsc.just_registered(
+        binding, state, now
+    ):
         return True
     if dbsc.looks_stolen(binding, state, ours, now):
         services.report_binding_anomaly(
