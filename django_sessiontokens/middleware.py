@@ -20,7 +20,8 @@ from django.utils.cache import patch_cache_control, patch_vary_headers
 from django.utils.http import http_date
 
 from django_sessiontokens import client
-from django_sessiontokens.backends.base import UNBOUND, TokenSessionStore
+from django_sessiontokens.backends.base import TokenSessionStore
+from django_sessiontokens.backends.bound import UNBOUND
 from django_sessiontokens.conf import conf
 from django_sessiontokens.dbsc import enforcement
 from django_sessiontokens.exceptions import (

@@ -1,6 +1,8 @@
 """What DBSC costs, counted exactly: nothing while it is off (no query and
-no Redis command more than without it, on any request), and one read of the
-binding (one SQL query, or one Redis GET) for a bound request."""
+no Redis command more than without it, on any request); for a bound request
+on, one read of the binding: no round trip more on Redis (one MGET of the
+session and its binding instead of a GET), one SQL query more on the
+database engines."""
 
 import pytest
 from django.db import connection
@@ -40,9 +42,11 @@ def journey(user):
 
 
 def costs(user):
+    # Once to load the Lua scripts (Redis may have forgotten them) and warm up.
+    warm = DbscBrowser()
+    for method, path in journey(user):
+        warm.send(method, path)
     browser = DbscBrowser()
-    browser.get("/set/?key=warm&value=up")  # scripts loaded, tables warm
-    browser.jar.clear()
     found = []
     for method, path in journey(user):
         _, queries, sent = measured(browser, method, path)
@@ -95,10 +99,38 @@ def test_a_bound_request_costs_one_read_of_the_binding(engine, settings, user, c
     extra_sql = [q for q in queries if BINDING_TABLE in q]
     extra_redis = [c for c in sent if b":b:" in c]
     if name == "redis":
-        assert (len(queries), len(sent)) == (len(plain_queries), len(plain_sent) + 1)
-        assert len(extra_redis) == 1 and b"\r\nGET\r\n" in extra_redis[0]
+        # Piggy-backed: one MGET of the session and its binding.
+        assert (len(queries), len(sent)) == (len(plain_queries), len(plain_sent))
+        assert len(extra_redis) == 1 and b"\r\nMGET\r\n" in extra_redis[0]
     else:
         assert (len(queries), len(sent)) == (len(plain_queries) + 1, len(plain_sent))
         assert len(extra_sql) == 1 and extra_sql[0].startswith("SELECT")
     # Nothing is written for a bound read.
     assert not any(q.startswith(("UPDATE", "INSERT", "DELETE")) for q in queries)
+
+
+def test_a_refresh_reads_the_session_and_the_binding_and_writes_once(
+    engine, settings, user, clock
+):
+    settings.SESSIONTOKENS_DBSC = True
+    settings.SESSIONTOKENS_DBSC_ORIGIN = "https://testserver"
+    name = engine.__name__.rsplit(".", 1)[1]
+    device = DbscBrowser()
+    device.get(f"/sign-in/?username={user.username}")
+    sess = device.session
+    from tests.dbsc_browser import sign
+
+    proof = sign(sess.key, sess.alg, sess.cached_challenge)
+    headers = {"Sec-Secure-Session-Id": sess.id, "Secure-Session-Response": proof}
+    with CaptureQueriesContext(connection) as ctx, redis_round_trips() as sent:
+        response = device.send("POST", "/sessions/dbsc/refresh/", headers)
+    assert response.status_code == 200
+    binding_sql = [q["sql"] for q in ctx.captured_queries if BINDING_TABLE in q["sql"]]
+    binding_redis = [text_of(c) for c in sent if b":b:" in text_of(c)]
+    if name == "redis":
+        assert binding_sql == []
+        assert len(binding_redis) == 2  # GET, then the compare-and-set script
+        assert b"EVALSHA" in binding_redis[1] or b"EVAL" in binding_redis[1]
+    else:
+        assert [q.split()[0] for q in binding_sql] == ["SELECT", "UPDATE"]
+        assert binding_redis == []

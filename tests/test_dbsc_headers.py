@@ -86,7 +86,8 @@ def test_bound_cookie_states_and_overlap():
     assert dbsc.cookie_state(binding, None, now) == "missing"
     assert dbsc.cookie_state(binding, "v0", now) == "wrong"
     assert dbsc.cookie_state(binding, "v1" * 100, now) == "wrong"
-    assert dbsc.cookie_state(binding, "v1", now + timedelta(seconds=600)) == "wrong"
+    assert dbsc.cookie_state(binding, "v1", now + timedelta(seconds=604)) == "valid"
+    assert dbsc.cookie_state(binding, "v1", now + timedelta(seconds=606)) == "wrong"
     renewed = dbsc.refreshed(binding, "current", now, cookie_value="v2", cookie_age=600)
     assert dbsc.cookie_state(renewed, "v2", now) == "valid"
     assert dbsc.cookie_state(renewed, "v1", now + timedelta(seconds=29)) == "valid"
@@ -104,3 +105,16 @@ def test_looks_stolen_only_after_the_settle_time():
     assert not dbsc.looks_stolen(binding, "wrong", False, later)
     expired = now + timedelta(seconds=700)  # the device's cookie ran out too
     assert not dbsc.looks_stolen(binding, "missing", False, expired)
+
+
+def test_requests_already_on_their_way_at_registration_are_served():
+    now = timezone.now()
+    binding = _bound(now)
+    assert dbsc.just_registered(binding, "missing", now + timedelta(seconds=5))
+    assert not dbsc.just_registered(binding, "missing", now + timedelta(seconds=6))
+    assert not dbsc.just_registered(binding, "wrong", now)
+    later = now + timedelta(seconds=1)
+    renewed = dbsc.refreshed(
+        binding, "current", later, cookie_value="v2", cookie_age=600
+    )
+    assert not dbsc.just_registered(renewed, "missing", later)

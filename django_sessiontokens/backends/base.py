@@ -18,13 +18,13 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.utils import timezone
 
 from django_sessiontokens import metrics, services
+from django_sessiontokens.backends.bound import UNBOUND, BoundMixin
 from django_sessiontokens.backends.compat import AsyncSessionAPI
 from django_sessiontokens.backends.rotation import RotationMixin, _Pending
 from django_sessiontokens.backends.serialization import deserialize, serialize
 from django_sessiontokens.conf import conf
 from django_sessiontokens.core import lifecycle, policy, tokens
 from django_sessiontokens.core.lifecycle import Verdict
-from django_sessiontokens.dbsc import enforcement
 from django_sessiontokens.exceptions import (
     DATABASE_ERRORS,
     CreateError,
@@ -37,11 +37,8 @@ from django_sessiontokens.types import RequestContext, SessionRecord
 
 security_logger = logging.getLogger("django.security.sessiontokens")
 
-#: ``rejected`` for a bound session presented without a valid bound cookie.
-UNBOUND = "unbound"
 
-
-class TokenSessionStore(RotationMixin, AsyncSessionAPI, SessionBase):
+class TokenSessionStore(BoundMixin, RotationMixin, AsyncSessionAPI, SessionBase):
     """Engines subclass this and provide ``get_store``."""
 
     store_name: ClassVar[str] = "base"
@@ -63,11 +60,6 @@ class TokenSessionStore(RotationMixin, AsyncSessionAPI, SessionBase):
     #: Set when loading failed because storage did not answer (the
     #: middleware then answers 503 and leaves the cookie alone).
     unavailable: StoreUnavailable | None = None
-    #: DBSC: a user signed in during this request (registration is offered);
-    #: the request carried a valid bound cookie; the pending binding seen.
-    signed_in_now = False
-    device_bound = False
-    dbsc_pending: Any = None
 
     def __init__(self, session_key: str | None = None) -> None:
         super().__init__(session_key)
@@ -106,10 +98,6 @@ class TokenSessionStore(RotationMixin, AsyncSessionAPI, SessionBase):
     def record(self) -> SessionRecord | None:
         """The loaded record (no data is decoded from it)."""
         return self._record
-
-    def load_once(self) -> None:
-        """Load the session now if this request has not yet."""
-        self._get_session()  # type: ignore[attr-defined]
 
     def _get_new_session_key(self) -> str:
         return tokens.new_token(self._user_id(self._cache())).value
@@ -150,7 +138,7 @@ class TokenSessionStore(RotationMixin, AsyncSessionAPI, SessionBase):
         token = self._token()
         if token is None:
             return self._forget(Verdict.MALFORMED.value)
-        record = metrics.timed("get", self.get_store().get, token.public_id)
+        record, binding = self._read(token.public_id)
         found = lifecycle.classify(
             token, record, timezone.now(), grace=conf.ROTATION_GRACE
         )
@@ -172,12 +160,7 @@ class TokenSessionStore(RotationMixin, AsyncSessionAPI, SessionBase):
         self._record = record
         data = deserialize(self.serializer, record.data)
         self._custom_expiry_at_load = data.get("_session_expiry")
-        if (
-            conf.DBSC
-            and record.user_id is not None
-            and self.context.request is not None
-            and not enforcement.admit(self, record)
-        ):
+        if not self._admitted(record, binding):
             # Bound, without a valid bound cookie: served as signed out; the
             # session is not ended and the cookie is left alone.
             return self._forget(UNBOUND)

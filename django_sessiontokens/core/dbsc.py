@@ -21,6 +21,13 @@ PENDING = "pending"
 BOUND = "bound"
 #: The previous bound cookie keeps working this long after a refresh.
 PREVIOUS_COOKIE_OVERLAP = 30
+#: The browser's copy of a bound cookie may outlive the server's by the
+#: time its answer took to arrive: honour it this much longer.
+SLACK = 5
+#: Requests sent before the registration's answer (with the first bound
+#: cookie) reached the browser may arrive just after it: a request without
+#: any bound cookie is still served this long after the registration.
+REGISTRATION_OVERLAP = 5
 #: A bound session's request without its bound cookie is taken as theft
 #: only this long after the last registration or refresh (requests that
 #: were already on their way are not).
@@ -153,8 +160,10 @@ def cookie_state(binding: DeviceBinding, value: str | None, now: datetime) -> st
     if len(value) > 128:
         return "wrong"
     presented = hash_cookie(value)
+    slack = timedelta(seconds=SLACK)
+    current_until = binding.cookie_expires and binding.cookie_expires + slack
     for stored, until in (
-        (binding.cookie_hash, binding.cookie_expires),
+        (binding.cookie_hash, current_until),
         (binding.previous_cookie_hash, binding.previous_cookie_until),
     ):
         if (
@@ -165,6 +174,17 @@ def cookie_state(binding: DeviceBinding, value: str | None, now: datetime) -> st
         ):
             return "valid"
     return "wrong"
+
+
+def just_registered(binding: DeviceBinding, state: str, now: datetime) -> bool:
+    """No bound cookie yet, moments after the registration (before any
+    refresh): a request that left before the browser had the cookie."""
+    return (
+        state == "missing"
+        and binding.bound_at is not None
+        and binding.refreshed_at == binding.bound_at
+        and now - binding.bound_at <= timedelta(seconds=REGISTRATION_OVERLAP)
+    )
 
 
 def looks_stolen(

@@ -1,7 +1,8 @@
 """The bound cookie on every in-scope request, and the registration offer.
 
 ``admit`` runs inside the session's load (only with ``SESSIONTOKENS_DBSC``
-on, for a signed-in session): one read of the session's binding. An
+on, for a signed-in session in scope), given the binding the load read with
+the session (``BaseStore.get_with_binding``: one round trip on Redis). An
 unbound session is served as it always was; a bound one only with a valid
 bound cookie, or else as signed out (the session is not ended: the real
 device refreshes and carries on). ``finish`` runs on the response: it
@@ -26,18 +27,21 @@ from django_sessiontokens.stores import registry
 if TYPE_CHECKING:
     from django.http import HttpResponseBase
 
-    from django_sessiontokens.types import SessionRecord
+    from django_sessiontokens.types import DeviceBinding, SessionRecord
 
 security_logger = logging.getLogger("django.security.sessiontokens")
 
 
-def admit(session: Any, record: SessionRecord) -> bool:
-    """May this request use its (signed-in) session? Sets
-    ``session.device_bound`` when it carried a valid bound cookie."""
+def in_scope(request: Any) -> bool:
+    """Must this request carry the bound cookie of a bound session?"""
+    return scope.in_scope(request.path_info)
+
+
+def admit(session: Any, record: SessionRecord, binding: DeviceBinding | None) -> bool:
+    """May this request (in scope) use its signed-in session, whose binding
+    is ``binding``? Sets ``session.device_bound`` when it carried a valid
+    bound cookie."""
     request = session.context.request
-    if not scope.in_scope(request.path_info):
-        return True
-    binding = registry.binding_store().get(record.public_id)
     if binding is None:
         return True
     if binding.state != dbsc.BOUND:
@@ -50,7 +54,9 @@ def admit(session: Any, record: SessionRecord) -> bool:
         return True
     skip = headers.skipped(request.headers.get(headers.SKIPPED))
     ours = skip is not None and skip.session_identifier == binding.dbsc_id
-    if ours and conf.DBSC_ON_SKIPPED == "allow":
+    if (ours and conf.DBSC_ON_SKIPPED == "allow") or dbsc.just_registered(
+        binding, state, now
+    ):
         return True
     if dbsc.looks_stolen(binding, state, ours, now):
         services.report_binding_anomaly(

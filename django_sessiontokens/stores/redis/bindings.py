@@ -54,6 +54,10 @@ class RedisBindingStore(RedisAccess, BindingStore):
     def key(self, public_id: str) -> str:
         return keys.binding(self.prefix(), public_id)
 
+    @staticmethod
+    def unpack(raw: bytes | str) -> DeviceBinding:
+        return unpack(raw)
+
     def get(self, public_id: str) -> DeviceBinding | None:
         with self.guard():
             raw = call(self.client(), "GET", self.key(public_id))
