@@ -77,17 +77,20 @@ class DeviceBoundEvents:
             if key in event
         ]
 
-    def wait_for(self, kind: str, count: int = 1, *, timeout: float = 15.0):
-        """The first ``count`` events of ``kind``, once that many arrived."""
+    def wait_for(self, kind: str, *, where=None, timeout: float = 15.0) -> dict:
+        """The first event of ``kind`` (for which ``where(details)`` holds),
+        once it arrived."""
         deadline = time.monotonic() + timeout
-        while len(self.of(kind)) < count:
+        while True:
+            found = [e for e in self.of(kind) if where is None or where(e)]
+            if found:
+                return found[0]
             if time.monotonic() > deadline:
                 raise AssertionError(
-                    f"{count} {kind} event(s) expected within {timeout} s; "
+                    f"no {kind} event within {timeout} s; "
                     f"the browser reported: {self.events}"
                 )
             self.page.wait_for_timeout(50)
-        return self.of(kind)[:count]
 
     def settle(self, seconds: float = 0.5) -> None:
         """Let pending events arrive."""
