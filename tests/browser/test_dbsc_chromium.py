@@ -46,6 +46,18 @@ def example(engine, tmp_path, database):
 
 
 @pytest.fixture
+def example_default_age(engine, tmp_path, database):
+    """The example project with the bound cookie's default lifetime (600 s)."""
+    name = engine.__name__.rsplit(".", 1)[1]
+    server = ExampleServer(tmp_path, name, database)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
 def chromium():
     """A fresh Chromium 150 (a new profile) with DBSC on."""
     executable = chromium_150()
@@ -157,3 +169,31 @@ def test_chromium_binds_renews_and_ends_the_session(chromium, example):
     assert [c for c in creations if succeeded(c)] == [created], creations
     refused = [c for c in creations if not succeeded(c)]
     assert all(c["failedRequest"]["responseError"] == 403 for c in refused), refused
+
+
+@pytest.mark.slow  # with the test above, over a minute: CI's full passes run it
+@pytest.mark.xfail(
+    strict=True,
+    reason="the sign-out answer leaves the bound cookie in place, so the browser "
+    "refreshes (and hears continue: false) only once the cookie has under 2 "
+    "minutes left, up to 8 minutes later with the default 600 s",
+)
+def test_signing_out_ends_the_browser_session_at_once(chromium, example_default_age):
+    """With the default cookie lifetime the browser does not refresh on its
+    own for minutes: the sign-out has to make it ask (expire the bound
+    cookie, and the refresh that follows, before the next page, gets
+    ``continue: false``). ``SESSIONTOKENS_CLEAR_SITE_DATA_ON_LOGOUT`` does
+    that too, but wipes the site's other cookies."""
+    server = example_default_age
+    context, page, events = new_page(chromium)
+    sign_in(page, server)
+    created = events.wait_for("creation", where=succeeded)
+    assert BOUND in home(page, server)
+    page.get_by_role("button", name="Sign out alice").click()
+    page.wait_for_url(f"{server.url}/")
+    text = home(page, server)
+    assert "Hello, Alice" not in text, text
+    ended = events.wait_for("termination", timeout=2)
+    assert ended["deletionReason"] == "ServerRequested", events.events
+    assert ended["sessionId"] == created["sessionId"]
+    assert cookie(context, BOUND_COOKIE) is None
