@@ -1,10 +1,13 @@
 """The audit trail: one ``SessionEvent`` row per lifecycle event of a
 signed-in session.
 
-``services`` calls the recorders below; each writes after the surrounding
-transaction commits (like the signals), with one INSERT per event or one bulk
-INSERT per batch. A database error while writing is logged, never raised:
-the session operation (on Redis, say) has already happened and stands.
+``services`` calls the recorders below, with one INSERT per event or one bulk
+INSERT per batch. Inside a transaction the rows are written in it (in a
+savepoint), so they commit with the change they record (ending sessions on
+a database engine is one transaction: ``services.ending``) and a rollback
+leaves none; outside one they are written at once. A database error while
+writing is logged, never raised: the session operation (on Redis, say) has
+already happened and stands.
 ``SESSIONTOKENS_AUDIT = False`` turns all of it off, without a query.
 """
 
@@ -15,7 +18,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, router, transaction
 from django.utils import timezone
 
 from django_sessiontokens.conf import conf
@@ -66,16 +69,24 @@ def _event(
 
 
 def _write(events: list[SessionEvent]) -> None:
-    def save() -> None:
-        try:
-            if len(events) == 1:
-                events[0].save(force_insert=True)
-            else:
-                SessionEvent.objects.bulk_create(events)
-        except DatabaseError:
-            logger.exception("Could not write %d session event(s)", len(events))
+    alias = router.db_for_write(SessionEvent)
+    try:
+        if transaction.get_connection(alias).in_atomic_block:
+            # In a savepoint: a failed INSERT must not abort the caller's
+            # transaction (PostgreSQL would refuse the rest of it).
+            with transaction.atomic(using=alias):
+                _insert(events, alias)
+        else:
+            _insert(events, alias)
+    except DatabaseError:
+        logger.exception("Could not write %d session event(s)", len(events))
 
-    transaction.on_commit(save)
+
+def _insert(events: list[SessionEvent], alias: str) -> None:
+    if len(events) == 1:
+        events[0].save(force_insert=True, using=alias)
+    else:
+        SessionEvent.objects.using(alias).bulk_create(events)
 
 
 def _signed_in(records: Iterable[SessionRecord]) -> list[SessionRecord]:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import OperationalError, connections
+from django.db import IntegrityError, OperationalError, connections, transaction
 from django.utils import timezone
 
 from django_sessiontokens import metrics
@@ -52,6 +52,20 @@ def _retry_when_locked(
     raise AssertionError("unreachable")
 
 
+def _atomic(
+    function: Callable[[], list[SessionRecord]], alias: str
+) -> list[SessionRecord]:
+    try:
+        with transaction.atomic(using=alias):
+            return function()
+    except IntegrityError:
+        # A row of the audit trail named a user deleted meanwhile, and the
+        # database checked it at the commit (PostgreSQL defers foreign
+        # keys): end the sessions all the same, the trail on its own.
+        logger.warning("Ending sessions: the audit trail refused a row; again")
+        return function()
+
+
 def _in_transaction() -> bool:
     return any(connection.in_atomic_block for connection in connections.all())
 
@@ -88,10 +102,21 @@ def end_sessions(
     """End these sessions; returns what was ended (unknown ids are skipped)."""
     store = store or get_store()
     ids = list(dict.fromkeys(public_ids))
-    ended = _retry_when_locked(lambda: store.delete(ids))
-    events.announce_ended(
-        ended, reason=reason, actor=actor, ended_by=ended_by, request=request
-    )
+
+    def end() -> list[SessionRecord]:
+        ended = store.delete(ids)
+        events.announce_ended(
+            ended, reason=reason, actor=actor, ended_by=ended_by, request=request
+        )
+        return ended
+
+    alias = store.database_alias()
+    if alias is None:
+        ended = _retry_when_locked(end)
+    else:
+        # One transaction: the audit rows commit with the deletion (one
+        # commit, not two); the signals go out after it.
+        ended = _retry_when_locked(lambda: _atomic(end, alias))
     now = timezone.now()
     return [info(record, now) for record in ended]
 
