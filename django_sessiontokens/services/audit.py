@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import DatabaseError, transaction
 from django.utils import timezone
 
+from django_sessiontokens import devices
 from django_sessiontokens.conf import conf
 from django_sessiontokens.models import SessionEvent
 
@@ -30,11 +31,12 @@ logger = logging.getLogger("django_sessiontokens")
 
 
 #: ``SessionEvent.kind`` values.
-CREATED, ROTATED, ENDED, REUSE_DETECTED = (
+CREATED, ROTATED, ENDED, REUSE_DETECTED, NEW_DEVICE = (
     "created",
     "rotated",
     "ended",
     "reuse_detected",
+    "new_device",
 )
 
 #: Reasons after which the user row no longer exists when the event is written.
@@ -62,6 +64,8 @@ def _event(
         actor=actor,
         ended_by_id=ended_by_id,
         ip=record.ip or None,
+        device=devices.family(record.user_agent),
+        impersonator_id=record.impersonator_id,
     )
 
 
@@ -142,6 +146,15 @@ def record_ended(
 def record_reuse(record: SessionRecord) -> None:
     if conf.AUDIT and record.user_id is not None:
         _write([_event(REUSE_DETECTED, record, actor="system")])
+
+
+def record_new_device(record: SessionRecord) -> None:
+    """The new-device alert for this sign-in (what limits alerts to one per
+    device a day). Written at once: alerts run after commit."""
+    try:
+        _event(NEW_DEVICE, record, actor="system").save(force_insert=True)
+    except DatabaseError:
+        logger.exception("Could not write a session event")
 
 
 def prune_events(now: datetime | None = None) -> int:
