@@ -89,7 +89,7 @@ class SessionRow:
         return timeuntil(self.info.expires_at, self.now, depth=1)
 
     def as_json(self) -> dict[str, Any]:
-        info = self.info
+        info, where = self.info, self.location
         return {
             "id": info.public_id,
             "current": self.current,
@@ -107,7 +107,7 @@ class SessionRow:
                 "os": self.device.os,
                 "kind": self.device.kind,
             },
-            "location": self.location.as_json() if self.location else None,
+            "location": where.as_json() if where else None,
             "impersonated_by": (
                 self.impersonator.get_username() if self.impersonator else None
             ),
