@@ -100,7 +100,9 @@ def _families(ua: str) -> str:
     result = parse(ua) if ua else None
     browser = os_family = ""
     if result is not None and result.user_agent is not None:
-        browser = "" if result.user_agent.family == "Other" else result.user_agent.family
+        browser = (
+            "" if result.user_agent.family == "Other" else result.user_agent.family
+        )
     if result is not None and result.os is not None:
         os_family = "" if result.os.family == "Other" else result.os.family
     return f"{browser}/{os_family}"[:64] if browser or os_family else ""

@@ -34,7 +34,9 @@ def impersonator_of(data: Mapping[str, Any]) -> str | None:
     if value is None or value == "" or isinstance(value, (bool, dict)):
         return None
     try:
-        pk = get_user_model()._meta.pk.to_python(value)  # type: ignore[union-attr]
+        field = get_user_model()._meta.pk
+        assert field is not None
+        pk = field.to_python(value)
     except (ValidationError, TypeError, ValueError):
         return None
     text = str(pk)

@@ -84,8 +84,8 @@ def _reader(path: Path) -> Any:
 
 
 def _name(names: dict[str, str], language: str) -> str:
-    return names.get(language) or names.get(language.split("-")[0]) or names.get(
-        "en", ""
+    return (
+        names.get(language) or names.get(language.split("-")[0]) or names.get("en", "")
     )
 
 

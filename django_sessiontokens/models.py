@@ -43,7 +43,7 @@ class Session(models.Model):
     written_at = models.DateTimeField(null=True, blank=True, editable=False)
     #: The pk of the user impersonating ``user`` in this session, if any
     #: (plain text: no constraint, nothing to update when that user goes).
-    impersonator_id = models.CharField(
+    impersonator_id = models.CharField(  # noqa: DJ001 (None: nobody, as the record)
         _("impersonated by"), max_length=64, null=True, blank=True
     )
 
@@ -132,7 +132,7 @@ class SessionEvent(models.Model):
     #: Browser and OS family ("Firefox/Windows"): what the new-device rule
     #: compares (``devices.family``).
     device = models.CharField(_("device"), max_length=64, blank=True, default="")
-    impersonator_id = models.CharField(
+    impersonator_id = models.CharField(  # noqa: DJ001 (None: nobody, as the record)
         _("impersonated by"), max_length=64, null=True, blank=True
     )
 

@@ -7,7 +7,9 @@ PARIS = {
     "city": {"names": {"en": "Paris", "de": "Paris"}},
     "country": {"iso_code": "FR", "names": {"en": "France", "de": "Frankreich"}},
 }
-GERMANY = {"country": {"iso_code": "DE", "names": {"en": "Germany", "de": "Deutschland"}}}
+GERMANY = {
+    "country": {"iso_code": "DE", "names": {"en": "Germany", "de": "Deutschland"}}
+}
 
 
 def write_database(path: Path) -> Path:

@@ -186,9 +186,7 @@ def test_kinds_match_the_model_choices():
         audit.ENDED,
         audit.REUSE_DETECTED,
         audit.NEW_DEVICE,
-    } == set(
-        SessionEvent.Kind.values
-    )
+    } == set(SessionEvent.Kind.values)
 
 
 # Pruning -------------------------------------------------------------------

@@ -31,10 +31,18 @@ def test_locate_from_the_generated_database(database):
     paris = location.locate(PARIS_IP)
     assert paris == location.Location("Paris", "France", "FR")
     assert paris.label == "Paris, France"
-    assert paris.as_json() == {"city": "Paris", "country": "France", "country_code": "FR"}
+    assert paris.as_json() == {
+        "city": "Paris",
+        "country": "France",
+        "country_code": "FR",
+    }
     germany = location.locate(GERMAN_IP)
     assert germany.label == "Germany"
-    assert germany.as_json() == {"city": None, "country": "Germany", "country_code": "DE"}
+    assert germany.as_json() == {
+        "city": None,
+        "country": "Germany",
+        "country_code": "DE",
+    }
     assert location.locate(UNKNOWN_IP) is None
     assert location.locate("127.0.0.1") is None
     assert location.locate(None) is None
@@ -64,7 +72,9 @@ def test_the_page_and_the_api_show_it(engine, user, database):
     sign_in(user, ip=UNKNOWN_IP)
     html = client.get("/sessions/").content.decode()
     assert html.count("Paris, France") == 1
-    found = {s["ip"]: s["location"] for s in client.get("/sessions/api/").json()["sessions"]}
+    found = {
+        s["ip"]: s["location"] for s in client.get("/sessions/api/").json()["sessions"]
+    }
     assert found == {
         PARIS_IP: {"city": "Paris", "country": "France", "country_code": "FR"},
         UNKNOWN_IP: None,

@@ -15,7 +15,9 @@ from django_sessiontokens.conf import NEW_DEVICE_ALERT_CHOICES, conf, seconds
 
 def _alerts(errors: list[CheckMessage]) -> None:
     value = conf.raw("NEW_DEVICE_ALERT")
-    if not any(value is choice or value == choice for choice in NEW_DEVICE_ALERT_CHOICES):
+    if not any(
+        value is choice or value == choice for choice in NEW_DEVICE_ALERT_CHOICES
+    ):
         errors.append(
             Error(
                 f"SESSIONTOKENS_NEW_DEVICE_ALERT must be False, True or "
@@ -35,7 +37,8 @@ def _alerts(errors: list[CheckMessage]) -> None:
             Error(
                 "SESSIONTOKENS_NEW_DEVICE_WINDOW must be a positive number of "
                 f"seconds or a timedelta, not {conf.raw('NEW_DEVICE_WINDOW')!r}.",
-                hint="For example SESSIONTOKENS_NEW_DEVICE_WINDOW = timedelta(days=30).",
+                hint="For example "
+                "SESSIONTOKENS_NEW_DEVICE_WINDOW = timedelta(days=30).",
                 id="sessiontokens.E044",
             )
         )
@@ -129,8 +132,7 @@ def check_features(
             Error(
                 "SESSIONTOKENS_IMPERSONATOR_SESSION_KEY must be a string (the "
                 f"session key an impersonation tool sets), not {key!r}.",
-                hint='django-hijack\'s is "hijack_history"; "" turns recording '
-                "off.",
+                hint='django-hijack\'s is "hijack_history"; "" turns recording off.',
                 id="sessiontokens.E043",
             )
         )
