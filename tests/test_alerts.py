@@ -184,7 +184,8 @@ def test_templates_are_translated(alerts, user, settings):
     settings.LANGUAGE_CODE = "de"
     alerts.sign_in(user, FIREFOX_LINUX, HOME)
     alerts.sign_in(user, CHROME_WINDOWS, CAFE)
-    assert mail.outbox[0].subject != "New sign-in to your account"
+    assert mail.outbox[0].subject == "Neue Anmeldung bei Ihrem Konto"
+    assert "Gerät: Chrome 124 unter Windows" in mail.outbox[0].body
 
 
 def test_off_by_default_nothing_is_checked(
@@ -201,3 +202,18 @@ def test_off_by_default_nothing_is_checked(
         sign_in(user, user_agent=CHROME_WINDOWS, ip=CAFE)
     assert sent == [] and mail.outbox == []
     assert not SessionEvent.objects.filter(kind="new_device").exists()
+
+
+@pytest.mark.parametrize("engine", ["db"], indirect=True)
+def test_the_check_costs_two_queries(
+    alerts, user, store, django_assert_num_queries
+):
+    """The user's sessions (one query on the db engine) and their recent
+    audit events (one); a third only when neither holds anything."""
+    from django_sessiontokens.services import alerts as service
+
+    alerts.sign_in(user, FIREFOX_LINUX, HOME)
+    alerts.sign_in(user, FIREFOX_LINUX, HOME)
+    record = store.get(public_id(alerts.client))
+    with django_assert_num_queries(2):
+        assert service.check(record, user).value == "known"
