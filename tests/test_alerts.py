@@ -205,9 +205,7 @@ def test_off_by_default_nothing_is_checked(
 
 
 @pytest.mark.parametrize("engine", ["db"], indirect=True)
-def test_the_check_costs_two_queries(
-    alerts, user, store, django_assert_num_queries
-):
+def test_the_check_costs_two_queries(alerts, user, store, django_assert_num_queries):
     """The user's sessions (one query on the db engine) and their recent
     audit events (one); a third only when neither holds anything."""
     from django_sessiontokens.services import alerts as service
