@@ -124,3 +124,16 @@ def test_another_tool_names_its_own_key(db, settings):
     assert impersonation.impersonator_of({"hijack_history": ["5"]}) is None
     settings.SESSIONTOKENS_IMPERSONATOR_SESSION_KEY = ""
     assert impersonation.impersonator_of({"acting_for": "5"}) is None
+
+
+def test_recorded_when_the_session_limit_stores_the_sign_in_early(
+    engine, store, admin_user, user, settings
+):
+    """With a session limit the sign-in is stored before hijack writes its
+    history; the save at the end of the request records the impersonator."""
+    settings.SESSIONTOKENS_MAX_SESSIONS_PER_USER = 3
+    client = sign_in(admin_user)
+    assert client.post("/hijack/acquire/", {"user_pk": user.pk}).status_code == 302
+    assert store.get(public_id(client)).impersonator_id == str(admin_user.pk)
+    client.post("/hijack/release/")
+    assert store.get(public_id(client)).impersonator_id is None

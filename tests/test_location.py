@@ -144,3 +144,16 @@ def test_checks(settings, database, monkeypatch):
         lambda name, *a: None if name == "geoip2" else real(name, *a),
     )
     assert ids() == ["sessiontokens.E042"]
+
+
+@pytest.mark.parametrize("prefix", ["/drf/sessions/", "/ninja/sessions/"])
+def test_drf_and_ninja_show_it(engine, user, database, settings, prefix):
+    settings.ROOT_URLCONF = "tests.integration_urls"
+    client = sign_in(user, ip=PARIS_IP)
+    (row,) = client.get(prefix).json()["sessions"]
+    assert row["location"] == {
+        "city": "Paris",
+        "country": "France",
+        "country_code": "FR",
+    }
+    assert row["impersonated_by"] is None
