@@ -82,8 +82,11 @@ def test_first_sign_in_of_a_new_account():
 
 
 def test_device_family_leaves_versions_out():
-    old = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:120.0) Gecko/20100101 Firefox/120.0"
-    new = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:131.0) Gecko/20100101 Firefox/131.0"
+    windows = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:{0}.0) Gecko/20100101 "
+    old, new = (
+        (windows + "Firefox/{0}.0").format(120),
+        (windows + "Firefox/{0}.0").format(131),
+    )
     assert family(old) == family(new) == "Firefox/Windows"
     assert family("") == family(None) == ""
 
