@@ -39,6 +39,9 @@ CREATED, ROTATED, ENDED, REUSE_DETECTED, NEW_DEVICE = (
     "new_device",
 )
 
+#: Events that record the device (``devices.family``).
+_SIGHTINGS = frozenset({CREATED, ROTATED, NEW_DEVICE})
+
 #: Reasons after which the user row no longer exists when the event is written.
 _USER_GONE = frozenset({"user_deleted"})
 
@@ -64,7 +67,9 @@ def _event(
         actor=actor,
         ended_by_id=ended_by_id,
         ip=record.ip or None,
-        device=devices.family(record.user_agent),
+        # What the new-device rule compares: sign-ins and alerts only (an
+        # ending of many sessions parses no user agents).
+        device=devices.family(record.user_agent) if kind in _SIGHTINGS else "",
         impersonator_id=record.impersonator_id,
     )
 
