@@ -298,7 +298,7 @@ class Settings:
     def NEW_DEVICE_ALERT(self) -> bool | str:
         """``False``, ``True`` (email and signal) or ``"signal"`` (only)."""
         value = self.raw("NEW_DEVICE_ALERT")
-        return value if value in NEW_DEVICE_ALERT_CHOICES else bool(value)
+        return "signal" if value == "signal" else value is True
 
     @live
     def NEW_DEVICE_WINDOW(self) -> float:

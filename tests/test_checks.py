@@ -97,6 +97,7 @@ BAD = [
 ]
 BAD += [
     ({"SESSIONTOKENS_NEW_DEVICE_ALERT": "sms"}, "E040"),
+    ({"SESSIONTOKENS_NEW_DEVICE_ALERT": 1}, "E040"),
     ({"SESSIONTOKENS_NEW_DEVICE_WINDOW": 0}, "E044"),
     ({"SESSIONTOKENS_NEW_DEVICE_WINDOW": "a month"}, "E044"),
     ({"SESSIONTOKENS_GEOIP": "/no/such/GeoLite2-City.mmdb"}, "E041"),

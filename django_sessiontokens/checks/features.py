@@ -15,8 +15,10 @@ from django_sessiontokens.conf import NEW_DEVICE_ALERT_CHOICES, conf, seconds
 
 def _alerts(errors: list[CheckMessage]) -> None:
     value = conf.raw("NEW_DEVICE_ALERT")
+    # True and False themselves (1 and 0 are refused, as for E017).
     if not any(
-        value is choice or value == choice for choice in NEW_DEVICE_ALERT_CHOICES
+        value is choice if isinstance(choice, bool) else value == choice
+        for choice in NEW_DEVICE_ALERT_CHOICES
     ):
         errors.append(
             Error(
