@@ -215,3 +215,20 @@ def test_the_check_costs_two_queries(alerts, user, store, django_assert_num_quer
     record = store.get(public_id(alerts.client))
     with django_assert_num_queries(2):
         assert service.check(record, user).value == "known"
+
+
+@pytest.mark.parametrize("engine", ["redis"], indirect=True)
+def test_on_redis_the_check_is_two_round_trips_and_one_query(
+    alerts, user, store, django_assert_num_queries
+):
+    """The user's sessions come from Redis (``for_user``: the user's index,
+    then their records), their recent audit events from the database."""
+    from django_sessiontokens.services import alerts as service
+    from tests.test_round_trips import redis_round_trips
+
+    alerts.sign_in(user, FIREFOX_LINUX, HOME)
+    alerts.sign_in(user, FIREFOX_LINUX, HOME)
+    record = store.get(public_id(alerts.client))
+    with django_assert_num_queries(1), redis_round_trips() as sent:
+        assert service.check(record, user).value == "known"
+    assert len(sent) == 2, sent
