@@ -77,6 +77,10 @@ DEFAULTS: dict[str, Any] = {
     "PURGE_BATCH_SIZE": None,
     "ACCEPT_IMPORTED": False,
     "PROFILE": None,
+    "NEW_DEVICE_ALERT": False,
+    "NEW_DEVICE_WINDOW": 30 * 86400,
+    "GEOIP": None,
+    "IMPERSONATOR_SESSION_KEY": "hijack_history",
 }
 
 #: The user-agent column's size; USER_AGENT_MAX_LENGTH may not exceed it.
@@ -85,6 +89,7 @@ USER_AGENT_COLUMN_LENGTH = 512
 RECORD_IP_CHOICES = ("full", "truncated", "none")
 BINDING_CHOICES = ("ignore", "signal", "rotate", "end")
 LIMIT_POLICIES = ("evict_oldest", "refuse")
+NEW_DEVICE_ALERT_CHOICES = (False, True, "signal")
 
 
 def seconds(value: Any) -> float | None:
@@ -287,6 +292,30 @@ class Settings:
     def PROFILE(self) -> str | None:
         value = self.raw("PROFILE")
         return None if value is None else str(value)
+
+    # Alerts, location, impersonation ----------------------------------------
+    @live
+    def NEW_DEVICE_ALERT(self) -> bool | str:
+        """``False``, ``True`` (email and signal) or ``"signal"`` (only)."""
+        value = self.raw("NEW_DEVICE_ALERT")
+        return "signal" if value == "signal" else value is True
+
+    @live
+    def NEW_DEVICE_WINDOW(self) -> float:
+        return seconds(self.raw("NEW_DEVICE_WINDOW")) or 0.0
+
+    @live
+    def GEOIP(self) -> str | None:
+        """The MaxMind database (a file or a folder); Django's ``GEOIP_PATH``
+        when unset."""
+        value = self.raw("GEOIP")
+        if value is None and not self.is_explicit("GEOIP"):
+            value = getattr(django_settings, "GEOIP_PATH", None)
+        return None if value in (None, "") else str(value)
+
+    @live
+    def IMPERSONATOR_SESSION_KEY(self) -> str:
+        return str(self.raw("IMPERSONATOR_SESSION_KEY") or "")
 
 
 conf = Settings()

@@ -41,6 +41,11 @@ class Session(models.Model):
     #: be told from newer database state (cached_db engine).
     version = models.BigIntegerField(default=0, editable=False)
     written_at = models.DateTimeField(null=True, blank=True, editable=False)
+    #: The pk of the user impersonating ``user`` in this session, if any
+    #: (plain text: no constraint, nothing to update when that user goes).
+    impersonator_id = models.CharField(  # noqa: DJ001 (None: nobody, as the record)
+        _("impersonated by"), max_length=64, null=True, blank=True
+    )
 
     class Meta:
         db_table = "sessiontokens_session"
@@ -97,6 +102,7 @@ class SessionEvent(models.Model):
         ROTATED = "rotated", _("rotated")
         ENDED = "ended", _("ended")
         REUSE_DETECTED = "reuse_detected", _("token reuse detected")
+        NEW_DEVICE = "new_device", _("sign-in from a new device")
 
     time = models.DateTimeField(_("time"), db_index=True)
     kind = models.CharField(_("event"), max_length=20, choices=Kind.choices)
@@ -123,6 +129,12 @@ class SessionEvent(models.Model):
         verbose_name=_("ended by"),
     )
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    #: Browser and OS family ("Firefox/Windows"): what the new-device rule
+    #: compares (``devices.family``).
+    device = models.CharField(_("device"), max_length=64, blank=True, default="")
+    impersonator_id = models.CharField(  # noqa: DJ001 (None: nobody, as the record)
+        _("impersonated by"), max_length=64, null=True, blank=True
+    )
 
     class Meta:
         db_table = "sessiontokens_event"

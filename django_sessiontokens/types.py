@@ -23,6 +23,7 @@ UPDATABLE = frozenset(
         "expires_at",
         "ip",
         "user_agent",
+        "impersonator_id",
     }
 )
 
@@ -60,6 +61,9 @@ class SessionRecord:
     #: Incremented by the database on every write (cached copies carry the
     #: version they were made from).
     version: int = 0
+    #: The pk (as a string) of the user acting as ``user_id`` through an
+    #: impersonation tool (``SESSIONTOKENS_IMPERSONATOR_SESSION_KEY``).
+    impersonator_id: str | None = None
 
     def __repr__(self) -> str:
         return f"<SessionRecord {self.public_id} user={self.user_id}>"
@@ -123,6 +127,8 @@ class SessionInfo:
     user_agent: str
     #: Was it alive when listed?
     active: bool = True
+    #: Who is really acting, when someone impersonates ``user_id``.
+    impersonator_id: str | None = None
 
     @property
     def is_active(self) -> bool:

@@ -36,7 +36,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET
 
-from django_sessiontokens import devices, services
+from django_sessiontokens import devices, impersonation, location, services
 from django_sessiontokens.core import tokens
 from django_sessiontokens.exceptions import StoreUnavailable
 from django_sessiontokens.services import Actor, Reason, SessionInfo
@@ -54,10 +54,17 @@ class SessionRow:
     current: bool
     device: devices.DeviceInfo
     now: datetime
+    #: The user impersonating the session's user, if any.
+    impersonator: Any = None
 
     @property
     def public_id(self) -> str:
         return self.info.public_id
+
+    @property
+    def location(self) -> location.Location | None:
+        """Looked up when shown (cached per process)."""
+        return location.locate(self.info.ip)
 
     @property
     def created(self) -> datetime:
@@ -82,7 +89,7 @@ class SessionRow:
         return timeuntil(self.info.expires_at, self.now, depth=1)
 
     def as_json(self) -> dict[str, Any]:
-        info = self.info
+        info, where = self.info, self.location
         return {
             "id": info.public_id,
             "current": self.current,
@@ -100,6 +107,10 @@ class SessionRow:
                 "os": self.device.os,
                 "kind": self.device.kind,
             },
+            "location": where.as_json() if where else None,
+            "impersonated_by": (
+                self.impersonator.get_username() if self.impersonator else None
+            ),
         }
 
 
@@ -113,14 +124,17 @@ def session_rows(request: HttpRequest) -> list[SessionRow]:
     """The user's live sessions, the request's own first, then by activity."""
     current = current_public_id(request)
     now = timezone.now()
+    infos = services.list_user_sessions(request.user)
+    impersonators = impersonation.users(info.impersonator_id for info in infos)
     rows = [
         SessionRow(
             info=info,
             current=info.public_id == current,
             device=devices.describe(info.user_agent),
             now=now,
+            impersonator=impersonators.get(info.impersonator_id or ""),
         )
-        for info in services.list_user_sessions(request.user)
+        for info in infos
     ]
     rows.sort(key=lambda row: not row.current)  # stable: activity order kept
     return rows

@@ -223,9 +223,13 @@ def test_a_failing_write_does_not_break_the_session_operation(
 
 
 def test_kinds_match_the_model_choices():
-    assert {audit.CREATED, audit.ROTATED, audit.ENDED, audit.REUSE_DETECTED} == set(
-        SessionEvent.Kind.values
-    )
+    assert {
+        audit.CREATED,
+        audit.ROTATED,
+        audit.ENDED,
+        audit.REUSE_DETECTED,
+        audit.NEW_DEVICE,
+    } == set(SessionEvent.Kind.values)
 
 
 # Pruning -------------------------------------------------------------------

@@ -35,6 +35,25 @@ assert "Firefox 128 on Linux" in page and "Expires in" in page, page
 page = alice.get("/sessions/").content.decode()
 assert "This device" in page and "/sessions/" in page, page
 assert alice.get("/sessions/api/").json()["sessions"][0]["id"] == public_id
+# The bundled demo location database covers runserver's loopback address
+# (used when geoip2 is installed: not by the bare wheel of test_packaging).
+import importlib.util
+
+if importlib.util.find_spec("geoip2") is not None:
+    assert "Berlin, Germany" in page, page
+    assert alice.get("/sessions/api/").json()["sessions"][0]["location"] == {
+        "city": "Berlin", "country": "Germany", "country_code": "DE"
+    }
+    print("located")
+# Alice's first sign-in sent nothing; another browser is a new device, and
+# the console email backend prints the alert.
+CHROME = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0.0.0 Safari/537.36"
+)
+chrome = Client(HTTP_HOST="localhost", HTTP_USER_AGENT=CHROME)
+response = chrome.post("/login/", {"username": "alice", "password": "demo-password-1"})
+assert response.status_code == 302, response.content
 
 admin = Client(HTTP_HOST="localhost")
 response = admin.post(
@@ -117,6 +136,11 @@ def test_migrate_and_demo_users_twice(tmp_path):
     assert users(tmp_path) == created  # nothing changed, passwords included
     browse = manage("shell", "-c", BROWSE, tmp_path=tmp_path)
     assert browse.stdout.strip().endswith("browsed")
+    assert "located" in browse.stdout.splitlines()
+    (alert,) = browse.stdout.split("Subject: ")[1:]
+    assert alert.startswith("New sign-in to your account")
+    assert "Chrome 124 on Linux" in alert and "Berlin, Germany" in alert
+    assert "http://localhost/sessions/" in alert
 
 
 def test_the_scripts_install_only_when_pyproject_changes(tmp_path):

@@ -7,6 +7,7 @@ from tests import views
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("sessions/", include("django_sessiontokens.urls")),
+    path("hijack/", include("hijack.urls")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(

@@ -17,7 +17,7 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import SessionBase
 from django.utils import timezone
 
-from django_sessiontokens import metrics, services
+from django_sessiontokens import impersonation, metrics, services
 from django_sessiontokens.backends.compat import AsyncSessionAPI
 from django_sessiontokens.backends.rotation import RotationMixin, _Pending
 from django_sessiontokens.backends.serialization import deserialize, serialize
@@ -209,6 +209,7 @@ class TokenSessionStore(RotationMixin, AsyncSessionAPI, SessionBase):
             authenticated_at=None if self._authenticated_now else previous,
             ip=ctx.ip,
             user_agent=ctx.user_agent,
+            impersonator_id=impersonation.impersonator_of(data),
         )
 
     def save(self, must_create: bool = False) -> None:
@@ -256,6 +257,7 @@ class TokenSessionStore(RotationMixin, AsyncSessionAPI, SessionBase):
             interval=conf.TOUCH_INTERVAL,
             ip=ctx.ip,
             user_agent=ctx.user_agent,
+            impersonator_id=impersonation.impersonator_of(data),
         )
         metrics.timed("update", store.update, record.public_id, changes, base=record)
         self._record = record.replace(**changes)

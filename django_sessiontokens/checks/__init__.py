@@ -30,6 +30,11 @@ E022      a "__Http-" / "__Host-Http-" cookie name without HttpOnly or
           Secure (or, for "__Host-Http-", with a domain or another path)
 E023      SESSIONTOKENS_CACHE_CHECK_INTERVAL is not a number of seconds (or
           a timedelta) from 0 to 60
+E040      SESSIONTOKENS_NEW_DEVICE_ALERT is not False, True or "signal"
+E041      SESSIONTOKENS_GEOIP (or GEOIP_PATH) names no MaxMind database
+E042      SESSIONTOKENS_GEOIP (or GEOIP_PATH) is set but geoip2 is missing
+E043      SESSIONTOKENS_IMPERSONATOR_SESSION_KEY is not a string
+E044      SESSIONTOKENS_NEW_DEVICE_WINDOW is not a positive duration
 W001      (deploy) SESSION_COOKIE_SECURE is False
 W002      (deploy) SESSION_COOKIE_HTTPONLY is False
 W003      (deploy) SESSION_COOKIE_SAMESITE is None
@@ -41,6 +46,10 @@ W006      allauth.usersessions is installed: it stores the cookie value
           and its column is too short for our tokens
 W007      allauth headless app clients without our token strategy: their
           sessions are never touched nor rotated
+W015      new-device emails are on but the "your sessions" page is not in
+          the URLconf (no link)
+W016      new-device alerts are on but the audit trail is off (no alert)
+W017      a location database is set but SESSIONTOKENS_RECORD_IP is "none"
 ========  ================================================================
 """
 
@@ -50,6 +59,7 @@ from django.core.checks import Tags
 from django.core.checks import register as register_check
 
 from django_sessiontokens.checks.deploy import check_deploy
+from django_sessiontokens.checks.features import check_features
 from django_sessiontokens.checks.setup import (
     check_engine,
     check_headless_rotation,
@@ -80,6 +90,7 @@ ALL_CHECKS = (
     check_cache_check_interval,
     check_usersessions,
     check_headless_rotation,
+    check_features,
 )
 
 

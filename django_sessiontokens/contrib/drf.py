@@ -44,6 +44,12 @@ class DeviceSerializer(serializers.Serializer):
     kind = serializers.CharField()
 
 
+class LocationSerializer(serializers.Serializer):
+    city = serializers.CharField(allow_null=True)
+    country = serializers.CharField(allow_null=True)
+    country_code = serializers.CharField(allow_null=True)
+
+
 class SessionSerializer(serializers.Serializer):
     """A ``views.SessionRow`` as ``SessionRow.as_json`` shows it (the fields
     are declared for schemas; the values are ``as_json``'s)."""
@@ -57,6 +63,8 @@ class SessionSerializer(serializers.Serializer):
     ip = serializers.CharField(allow_null=True)
     user_agent = serializers.CharField()
     device = DeviceSerializer()
+    location = LocationSerializer(allow_null=True)
+    impersonated_by = serializers.CharField(allow_null=True)
 
     def to_representation(self, instance: views.SessionRow) -> dict[str, Any]:
         return instance.as_json()

@@ -40,6 +40,12 @@ class DeviceOut(Schema):
     kind: str
 
 
+class LocationOut(Schema):
+    city: str | None
+    country: str | None
+    country_code: str | None
+
+
 class SessionOut(Schema):
     """``SessionRow.as_json``'s fields; times are its ISO 8601 strings
     (microseconds, ``+00:00``), passed through unchanged."""
@@ -53,6 +59,8 @@ class SessionOut(Schema):
     ip: str | None
     user_agent: str
     device: DeviceOut
+    location: LocationOut | None = None
+    impersonated_by: str | None = None
 
 
 class SessionList(Schema):

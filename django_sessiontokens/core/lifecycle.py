@@ -106,6 +106,7 @@ def new_record(
     authenticated_at: datetime | None,
     ip: str | None,
     user_agent: str | None,
+    impersonator_id: str | None = None,
 ) -> SessionRecord:
     """A record for a new public id. ``authenticated_at`` is carried over by
     rotations that are not a sign-in; it is ``now`` for a sign-in."""
@@ -121,6 +122,7 @@ def new_record(
         ip=ip,
         user_agent=user_agent or "",
         rotated_at=now,
+        impersonator_id=impersonator_id if user_id is not None else None,
     )
     record.expires_at = end_of(record, custom)
     return record
@@ -168,12 +170,17 @@ def save_changes(
     interval: float,
     ip: str | None,
     user_agent: str | None,
+    impersonator_id: str | None = None,
 ) -> dict[str, Any]:
     """A write of the session's data on the same public id. ``expires_at``
     is included only when it moves (then the cookie is due again)."""
     changes = client_changes(record, ip=ip, user_agent=user_agent)
     if user_id != record.user_id:
         changes["user_id"] = user_id
+    if user_id is None:
+        impersonator_id = None
+    if impersonator_id != record.impersonator_id:
+        changes["impersonator_id"] = impersonator_id
     if user_id is None:
         if record.authenticated_at is not None:
             changes["authenticated_at"] = None

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from django.db import DatabaseError, router, transaction
 from django.utils import timezone
 
+from django_sessiontokens import devices
 from django_sessiontokens.conf import conf
 from django_sessiontokens.models import SessionEvent
 
@@ -33,12 +34,16 @@ logger = logging.getLogger("django_sessiontokens")
 
 
 #: ``SessionEvent.kind`` values.
-CREATED, ROTATED, ENDED, REUSE_DETECTED = (
+CREATED, ROTATED, ENDED, REUSE_DETECTED, NEW_DEVICE = (
     "created",
     "rotated",
     "ended",
     "reuse_detected",
+    "new_device",
 )
+
+#: Events that record the device (``devices.family``).
+_SIGHTINGS = frozenset({CREATED, ROTATED, NEW_DEVICE})
 
 #: Reasons after which the user row no longer exists when the event is written.
 _USER_GONE = frozenset({"user_deleted"})
@@ -65,6 +70,10 @@ def _event(
         actor=actor,
         ended_by_id=ended_by_id,
         ip=record.ip or None,
+        # What the new-device rule compares: sign-ins and alerts only (an
+        # ending of many sessions parses no user agents).
+        device=devices.family(record.user_agent) if kind in _SIGHTINGS else "",
+        impersonator_id=record.impersonator_id,
     )
 
 
@@ -153,6 +162,15 @@ def record_ended(
 def record_reuse(record: SessionRecord) -> None:
     if conf.AUDIT and record.user_id is not None:
         _write([_event(REUSE_DETECTED, record, actor="system")])
+
+
+def record_new_device(record: SessionRecord) -> None:
+    """The new-device alert for this sign-in (what limits alerts to one per
+    device a day). Written at once: alerts run after commit."""
+    try:
+        _event(NEW_DEVICE, record, actor="system").save(force_insert=True)
+    except DatabaseError:
+        logger.exception("Could not write a session event")
 
 
 def prune_events(now: datetime | None = None) -> int:

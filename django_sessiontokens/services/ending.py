@@ -87,6 +87,7 @@ def info(record: SessionRecord, now: datetime) -> SessionInfo:
         ip=record.ip,
         user_agent=record.user_agent,
         active=policy.is_alive(record, now),
+        impersonator_id=record.impersonator_id,
     )
 
 
@@ -149,6 +150,14 @@ def end_session(
     )
 
 
+#: Reasons that end impersonated sessions too: the account cannot be used.
+_ACCOUNT_GONE = frozenset({Reason.USER_DISABLED.value, Reason.USER_DELETED.value})
+
+
+def _value(reason: Reason | str) -> str:
+    return reason.value if isinstance(reason, Reason) else str(reason)
+
+
 def _public_id_of(item: Any) -> str | None:
     if item is None:
         return None
@@ -169,11 +178,18 @@ def end_user_sessions(
     store: BaseStore | None = None,
 ) -> list[SessionInfo]:
     """End every session of ``user`` (a user or a pk) but ``except_`` (a
-    public id or a session object, read when this runs)."""
+    public id or a session object, read when this runs) and the sessions in
+    which someone else impersonates them: those are the impersonator's (they
+    end with the account itself, or one by one by public id)."""
     store = store or get_store()
     user_id = str(getattr(user, "pk", user))
     keep = _public_id_of(except_)
-    ids = [r.public_id for r in store.for_user(user_id) if r.public_id != keep]
+    account_gone = _value(reason) in _ACCOUNT_GONE
+    ids = [
+        r.public_id
+        for r in store.for_user(user_id)
+        if r.public_id != keep and (account_gone or r.impersonator_id is None)
+    ]
     return end_sessions(
         ids,
         reason=reason,

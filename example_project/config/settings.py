@@ -11,6 +11,7 @@ Environment variables:
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -95,6 +96,18 @@ if SESSION_ENGINE_NAME != "db":
 
 # The defaults follow NIST SP 800-63B AAL2: 1 hour idle, 24 hours in all.
 # SESSIONTOKENS_IDLE_TIMEOUT = 15 * 60  # for example
+
+# New-device alerts: sign in from another browser and the email is printed
+# on runserver's console.
+SESSIONTOKENS_NEW_DEVICE_ALERT = True
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = "security@example.com"
+
+# Where sessions are: a tiny generated database for loopback and the
+# documentation addresses (geoip/make_demo_database.py), when geoip2 is
+# installed (pip install "django-sessiontokens[geoip]").
+if importlib.util.find_spec("geoip2") is not None:
+    SESSIONTOKENS_GEOIP = BASE_DIR / "geoip" / "demo-city.mmdb"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -34,6 +34,7 @@ STORED = (
     "rotated_at",
     "sealed_secret",
     "version",
+    "impersonator_id",
 )
 #: A field's position, as Lua counts (from 1).
 POSITION = {name: str(n) for n, name in enumerate(STORED, start=1)}
@@ -94,6 +95,9 @@ def unpack(raw: str | bytes, *, data: bool = True) -> SessionRecord:
 
 
 def _record(fields: str, data: str) -> SessionRecord:
+    values = fields.split(SEP)
+    if len(values) < len(STORED):  # stored before later fields were added
+        values += [""] * (len(STORED) - len(values))
     (
         public_id,
         secret_hash,
@@ -108,7 +112,8 @@ def _record(fields: str, data: str) -> SessionRecord:
         rotated_at,
         sealed_secret,
         version,
-    ) = fields.split(SEP)
+        impersonator_id,
+    ) = values
     epoch = _EPOCH if settings.USE_TZ else _NAIVE_EPOCH
     created = epoch + timedelta(0, 0, int(created_at))
 
@@ -133,6 +138,7 @@ def _record(fields: str, data: str) -> SessionRecord:
         rotated_at=moment(rotated_at),
         sealed_secret=sealed_secret,
         version=int(version or 0),
+        impersonator_id=impersonator_id or None,
     )
 
 
