@@ -23,6 +23,7 @@ UPDATABLE = frozenset(
         "expires_at",
         "ip",
         "user_agent",
+        "remembered",
     }
 )
 
@@ -50,6 +51,9 @@ class SessionRecord:
     authenticated_at: datetime | None = None
     ip: str | None = None
     user_agent: str = ""
+    #: "Keep me signed in": the remembered limits apply (only ever set on a
+    #: signed-in session; ``django_sessiontokens.remember``).
+    remembered: bool = False
     #: Periodic rotation: hashes of earlier secrets, newest first, separated by
     #: spaces (the first is the immediate predecessor, honoured for the grace
     #: window; older ones mean theft), when the last rotation happened, and
@@ -123,6 +127,8 @@ class SessionInfo:
     user_agent: str
     #: Was it alive when listed?
     active: bool = True
+    #: "Keep me signed in": the remembered limits apply.
+    remembered: bool = False
 
     @property
     def is_active(self) -> bool:

@@ -30,6 +30,14 @@ E022      a "__Http-" / "__Host-Http-" cookie name without HttpOnly or
           Secure (or, for "__Host-Http-", with a domain or another path)
 E023      SESSIONTOKENS_CACHE_CHECK_INTERVAL is not a number of seconds (or
           a timedelta) from 0 to 60
+E045      SESSIONTOKENS_REMEMBERED_IDLE_TIMEOUT / REMEMBERED_ABSOLUTE_TIMEOUT
+          is not a positive number of seconds/timedelta or None
+E046      SESSIONTOKENS_REMEMBERED_IDLE_TIMEOUT is longer than
+          REMEMBERED_ABSOLUTE_TIMEOUT
+E047      SESSIONTOKENS_TOUCH_INTERVAL is not shorter than
+          REMEMBERED_IDLE_TIMEOUT
+E048      SESSIONTOKENS_REAUTH_TO_END_SESSIONS is not a positive number of
+          seconds/timedelta or None
 W001      (deploy) SESSION_COOKIE_SECURE is False
 W002      (deploy) SESSION_COOKIE_HTTPONLY is False
 W003      (deploy) SESSION_COOKIE_SAMESITE is None
@@ -41,6 +49,8 @@ W006      allauth.usersessions is installed: it stores the cookie value
           and its column is too short for our tokens
 W007      allauth headless app clients without our token strategy: their
           sessions are never touched nor rotated
+W018      remembered sessions have neither an idle nor an absolute limit
+W019      a remembered limit is shorter than the same ordinary limit
 ========  ================================================================
 """
 
@@ -50,6 +60,7 @@ from django.core.checks import Tags
 from django.core.checks import register as register_check
 
 from django_sessiontokens.checks.deploy import check_deploy
+from django_sessiontokens.checks.remember import check_remember
 from django_sessiontokens.checks.setup import (
     check_engine,
     check_headless_rotation,
@@ -80,6 +91,7 @@ ALL_CHECKS = (
     check_cache_check_interval,
     check_usersessions,
     check_headless_rotation,
+    check_remember,
 )
 
 

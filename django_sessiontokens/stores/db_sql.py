@@ -123,13 +123,15 @@ def search(
 class Pass:
     """One bound of ``Cutoffs``: rows whose ``key`` is at most ``bound``,
     among signed-in (``signed_in=True``), anonymous (``False``) or all
-    (``None``) sessions; ``never_authenticated`` adds ``authenticated_at IS
-    NULL``. Each pass has an index of its own (``models.Session``)."""
+    (``None``) sessions, remembered or not (``remembered``; ``None``: both);
+    ``never_authenticated`` adds ``authenticated_at IS NULL``. Each pass has
+    an index of its own (``models.Session``)."""
 
     key: str
     bound: datetime
     signed_in: bool | None = None
     never_authenticated: bool = False
+    remembered: bool | None = None
     #: The pass's index (``None``: the ``expires_at`` field's own).
     index: str | None = None
     #: Only rows whose stored end is after this (``Cutoffs.now``): those
@@ -145,6 +147,8 @@ class Pass:
             found &= Q(user__isnull=not self.signed_in)
         if self.never_authenticated:
             found &= Q(authenticated_at__isnull=True)
+        if self.remembered is not None:
+            found &= Q(remembered=self.remembered)
         if self.ends_after is not None:
             found &= Q(expires_at__gt=self.ends_after)
         return found
@@ -154,36 +158,50 @@ def passes(cutoffs: Cutoffs) -> list[Pass]:
     """``Cutoffs`` as ranges, one per index: a session is expired when it
     falls in any of them (``Cutoffs.expired``)."""
     found = [Pass("expires_at", cutoffs.now)]
-    if cutoffs.idle is not None:
-        found.append(
-            Pass(
-                "last_activity",
-                cutoffs.idle,
-                signed_in=True,
-                index="sessiontokens_activity",
-                ends_after=cutoffs.now,
+    for remembered in (False, True):
+        idle, absolute = cutoffs.bounds(remembered)
+        if idle is not None:
+            found.append(
+                Pass(
+                    "last_activity",
+                    idle,
+                    signed_in=True,
+                    remembered=remembered,
+                    index=(
+                        "sessiontokens_remembered_idle"
+                        if remembered
+                        else "sessiontokens_idle"
+                    ),
+                    ends_after=cutoffs.now,
+                )
             )
-        )
-    if cutoffs.absolute is not None:
-        found.append(
-            Pass(
-                "authenticated_at",
-                cutoffs.absolute,
-                signed_in=True,
-                index="sessiontokens_authenticated",
-                ends_after=cutoffs.now,
+        if absolute is not None:
+            found.append(
+                Pass(
+                    "authenticated_at",
+                    absolute,
+                    signed_in=True,
+                    remembered=remembered,
+                    index=(
+                        "sessiontokens_remembered"
+                        if remembered
+                        else "sessiontokens_authenticated"
+                    ),
+                    ends_after=cutoffs.now,
+                )
             )
-        )
-        found.append(
-            Pass(
-                "created_at",
-                cutoffs.absolute,
-                signed_in=True,
-                never_authenticated=True,
-                index="sessiontokens_created",
-                ends_after=cutoffs.now,
+            # Never authenticated (rare): one index for both kinds.
+            found.append(
+                Pass(
+                    "created_at",
+                    absolute,
+                    signed_in=True,
+                    never_authenticated=True,
+                    remembered=remembered,
+                    index="sessiontokens_created",
+                    ends_after=cutoffs.now,
+                )
             )
-        )
     if cutoffs.anonymous is not None:
         found.append(
             Pass(
@@ -291,6 +309,10 @@ class TableSQL:
             parts.append(f"{self.column('user_id')} IS {'NOT ' * step.signed_in}NULL")
         if step.never_authenticated:
             parts.append(f"{self.column('authenticated_at')} IS NULL")
+        if step.remembered is not None:
+            # As the partial indexes say it (no parameter: the planner must
+            # see that the pass's rows are in its index).
+            parts.append(f"{'NOT ' * (not step.remembered)}{self.column('remembered')}")
         if step.ends_after is not None:
             parts.append(f"{self.column('expires_at')} > %s")
         return " AND ".join(parts)
