@@ -34,6 +34,8 @@ STORED = (
     "rotated_at",
     "sealed_secret",
     "version",
+    # Added later: a record stored before it has one field fewer.
+    "remembered",
 )
 #: A field's position, as Lua counts (from 1).
 POSITION = {name: str(n) for n, name in enumerate(STORED, start=1)}
@@ -65,6 +67,8 @@ def encode(name: str, value: Any) -> str:
         return ""
     if name in _TIMES:
         return str(micros(value))
+    if isinstance(value, bool):
+        return "1" if value else ""
     return str(value).translate(_UNSAFE)
 
 
@@ -94,6 +98,8 @@ def unpack(raw: str | bytes, *, data: bool = True) -> SessionRecord:
 
 
 def _record(fields: str, data: str) -> SessionRecord:
+    values = fields.split(SEP)
+    remembered = values[13] == "1" if len(values) > 13 else False
     (
         public_id,
         secret_hash,
@@ -108,7 +114,7 @@ def _record(fields: str, data: str) -> SessionRecord:
         rotated_at,
         sealed_secret,
         version,
-    ) = fields.split(SEP)
+    ) = values[:13]
     epoch = _EPOCH if settings.USE_TZ else _NAIVE_EPOCH
     created = epoch + timedelta(0, 0, int(created_at))
 
@@ -133,6 +139,7 @@ def _record(fields: str, data: str) -> SessionRecord:
         rotated_at=moment(rotated_at),
         sealed_secret=sealed_secret,
         version=int(version or 0),
+        remembered=remembered,
     )
 
 
