@@ -256,7 +256,9 @@ def index_of(step) -> str:
     if step.key == "last_activity":
         if not step.signed_in:
             return "sessiontokens_anonymous"
-        return "sessiontokens_remembered_idle" if step.remembered else "sessiontokens_idle"
+        return (
+            "sessiontokens_remembered_idle" if step.remembered else "sessiontokens_idle"
+        )
     if step.key == "authenticated_at":
         if step.remembered:
             return "sessiontokens_remembered"

@@ -59,6 +59,8 @@ def check_remember(
                 id="sessiontokens.E047",
             )
         )
+    if errors:
+        return errors
     if idle is None and absolute is None:
         errors.append(
             Warning(

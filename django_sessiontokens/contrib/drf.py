@@ -32,9 +32,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from django_sessiontokens import views
+from django_sessiontokens import reauth, views
 from django_sessiontokens.core import tokens
-from django_sessiontokens.exceptions import StoreUnavailable
+from django_sessiontokens.exceptions import ReauthenticationRequired, StoreUnavailable
 
 
 class DeviceSerializer(serializers.Serializer):
@@ -56,6 +56,7 @@ class SessionSerializer(serializers.Serializer):
     expires = serializers.DateTimeField()
     ip = serializers.CharField(allow_null=True)
     user_agent = serializers.CharField()
+    remembered = serializers.BooleanField()
     device = DeviceSerializer()
 
     def to_representation(self, instance: views.SessionRow) -> dict[str, Any]:
@@ -72,6 +73,8 @@ class SessionViewSet(viewsets.ViewSet):
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, StoreUnavailable):
             return views._unavailable(self.request, exc)
+        if isinstance(exc, ReauthenticationRequired):
+            return reauth.api_answer(exc)
         return super().handle_exception(exc)
 
     def _row(self, request: Request, public_id: str) -> views.SessionRow:

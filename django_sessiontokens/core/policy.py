@@ -9,9 +9,9 @@ listing, a count, the concurrent-session limit and the purge all decide
 * ``ends_at(record)``: when a stored session ends *now*: the earlier of the
   end stored at its last write (``expires_at``: its custom ``set_expiry`` and
   the limits of that time) and the end under today's idle and absolute
-  limits (a remembered session's own, ``remember me``). Lowering a limit therefore applies to existing sessions at once;
-  raising one applies from each session's next write (a session is never
-  revived by a setting);
+  limits (a remembered session's own: "remember me"). Lowering a limit
+  therefore applies to existing sessions at once; raising one applies from
+  each session's next write (a session is never revived by a setting);
 * ``Cutoffs``: the same rule as bounds a store can look up by index or by
   score, without reading every session.
 """

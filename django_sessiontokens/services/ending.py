@@ -73,6 +73,7 @@ def info(record: SessionRecord, now: datetime) -> SessionInfo:
         ip=record.ip,
         user_agent=record.user_agent,
         active=policy.is_alive(record, now),
+        remembered=record.remembered,
     )
 
 
