@@ -30,6 +30,8 @@ from django_sessiontokens.exceptions import ReauthenticationRequired
 
 #: The confirmation form's field (its presence marks a confirming POST).
 FIELD = "reauth_password"
+#: Set on the request when its POST confirmed the password.
+_CONFIRMED = "_sessiontokens_reauthenticated"
 
 
 def require(request: HttpRequest) -> None:
@@ -71,20 +73,29 @@ class ConfirmPasswordForm(forms.Form):
 
 def confirm(request: HttpRequest) -> HttpResponse | None:
     """On a POST carrying the confirmation form: ``None`` when the password
-    is right (the session is then re-authenticated now, with a new token),
-    else the form again with its error. On any other request ``None``."""
+    is right (the session is then authenticated now; ``finish`` gives it a
+    new token once the action is done), else the form again with its error.
+    On any other request ``None``."""
     if FIELD not in request.POST:
         return None
     form = ConfirmPasswordForm(request, request.POST)
     if not form.is_valid():
         return page(request, form)
-    from django_sessiontokens import rotate
-
     session: Any = request.session
     if hasattr(session, "mark_authenticated"):
         session.mark_authenticated()
-    rotate(request, reason="reauthentication")
+        setattr(request, _CONFIRMED, True)
     return None
+
+
+def finish(request: HttpRequest) -> None:
+    """After the action: a confirmed re-authentication, like a sign-in,
+    gives the session a new token (not before: ending the other sessions
+    keeps the request's own, by its id)."""
+    if getattr(request, _CONFIRMED, False) and request.user.is_authenticated:
+        from django_sessiontokens import rotate
+
+        rotate(request, reason="reauthentication")
 
 
 def page(request: HttpRequest, form: ConfirmPasswordForm | None = None) -> HttpResponse:

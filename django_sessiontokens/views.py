@@ -217,6 +217,7 @@ def end_session(request: HttpRequest, public_id: str) -> HttpResponseBase:
         return reauth.page(request)
     if signed_out is None:
         raise Http404
+    reauth.finish(request)
     if signed_out:
         return _signed_out_redirect()
     messages.success(request, _("That session was signed out."), fail_silently=True)
@@ -235,6 +236,7 @@ def end_other_sessions(request: HttpRequest) -> HttpResponseBase:
         count = len(end_others(request))
     except ReauthenticationRequired:
         return reauth.page(request)
+    reauth.finish(request)
     if count:
         text = ngettext(
             "%(count)d other session was signed out.",
