@@ -12,30 +12,44 @@ from django_sessiontokens.checks.values import _raw_seconds
 from django_sessiontokens.conf import conf
 
 
-def _duration(name: str, check_id: str) -> tuple[float | None, list[CheckMessage]]:
+def _duration(name: str) -> tuple[float | None, str]:
+    """The setting's seconds, and a message when it is not valid."""
     value = _raw_seconds(name)
-    if value is None:
-        return None, []
-    if isinstance(value, float) and value > 0:
-        return value, []
-    return None, [
-        Error(
-            f"SESSIONTOKENS_{name} must be a positive number of seconds, a "
-            f"timedelta or None, not {conf.raw(name)!r}.",
-            hint=f"For example SESSIONTOKENS_{name} = timedelta(days=30), or "
-            "None for no such limit.",
-            id=check_id,
-        )
-    ]
+    if value is None or (isinstance(value, float) and value > 0):
+        return value, ""
+    return None, (
+        f"SESSIONTOKENS_{name} must be a positive number of seconds, a "
+        f"timedelta or None, not {conf.raw(name)!r}."
+    )
+
+
+HINT = "For example SESSIONTOKENS_{} = timedelta(days=30), or None for no limit."
 
 
 def check_remember(
     app_configs: Sequence[Any] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
-    idle, errors = _duration("REMEMBERED_IDLE_TIMEOUT", "sessiontokens.E045")
-    absolute, more = _duration("REMEMBERED_ABSOLUTE_TIMEOUT", "sessiontokens.E045")
-    errors += more
-    errors += _duration("REAUTH_TO_END_SESSIONS", "sessiontokens.E048")[1]
+    errors: list[CheckMessage] = []
+    idle, wrong_idle = _duration("REMEMBERED_IDLE_TIMEOUT")
+    absolute, wrong_absolute = _duration("REMEMBERED_ABSOLUTE_TIMEOUT")
+    for name, message in (
+        ("REMEMBERED_IDLE_TIMEOUT", wrong_idle),
+        ("REMEMBERED_ABSOLUTE_TIMEOUT", wrong_absolute),
+    ):
+        if message:
+            errors.append(
+                Error(message, hint=HINT.format(name), id="sessiontokens.E045")
+            )
+    _reauth, message = _duration("REAUTH_TO_END_SESSIONS")
+    if message:
+        errors.append(
+            Error(
+                message,
+                hint="For example SESSIONTOKENS_REAUTH_TO_END_SESSIONS = "
+                "timedelta(minutes=5), or None to never ask.",
+                id="sessiontokens.E048",
+            )
+        )
     if errors:
         return errors
     if idle is not None and absolute is not None and idle > absolute:
