@@ -178,3 +178,20 @@ def test_periodic_rotation_still_applies(engine, limits, settings, clock):
     assert after != before and public_id(client) == before.split(".")[0]
     assert max_age(response) > 29 * 86400
     assert remembered(client) is True
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_async_twins_see_a_remembered_session(engine, settings):
+    from asgiref.sync import sync_to_async
+    from django.contrib.auth import SESSION_KEY
+
+    settings.SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+    user = await sync_to_async(UserFactory)()
+    session = engine.SessionStore()
+    await session.aset(SESSION_KEY, str(user.pk))
+    await sync_to_async(session.remember)(True)
+    await session.asave()
+    loaded = engine.SessionStore(session.session_key)
+    assert await sync_to_async(lambda: loaded.remembered)() is True
+    assert await loaded.aget_expire_at_browser_close() is False
+    assert await loaded.aget_expiry_age() > 29 * 86400

@@ -87,8 +87,9 @@ def check_remember(
                 id="sessiontokens.W018",
             )
         )
-    elif _shorter(idle, _raw_seconds("IDLE_TIMEOUT")) or _shorter(
-        absolute, _raw_seconds("ABSOLUTE_TIMEOUT")
+    elif _comparable() and (
+        _shorter(idle, _raw_seconds("IDLE_TIMEOUT"))
+        or _shorter(absolute, _raw_seconds("ABSOLUTE_TIMEOUT"))
     ):
         errors.append(
             Warning(
@@ -103,6 +104,14 @@ def check_remember(
             )
         )
     return errors
+
+
+def _comparable() -> bool:
+    """Are the ordinary limits themselves valid (else E004/E005 say so)?"""
+    idle, absolute = _raw_seconds("IDLE_TIMEOUT"), _raw_seconds("ABSOLUTE_TIMEOUT")
+    if "invalid" in (idle, absolute):
+        return False
+    return idle is None or absolute is None or idle <= absolute
 
 
 def _shorter(remembered: float | None, ordinary: Any) -> bool:
