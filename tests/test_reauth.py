@@ -10,7 +10,8 @@ from django.test import Client
 from django.urls import reverse
 
 from django_sessiontokens.exceptions import ReauthenticationRequired
-from tests.conftest import public_id, sign_in, signed_in_as
+from django_sessiontokens.signals import session_rotated
+from tests.conftest import capture_signal, public_id, sign_in, signed_in_as
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -36,7 +37,9 @@ def end_url(client):
 
 
 @pytest.mark.parametrize("action", ["one", "others"])
-def test_the_page_asks_for_the_password_then_carries_on(stale, action):
+def test_the_page_asks_for_the_password_then_carries_on(
+    stale, action, django_capture_on_commit_callbacks
+):
     here, there = stale["here"], stale["there"]
     url = end_url(there) if action == "one" else reverse("sessiontokens:end-others")
     asked = here.post(url)
@@ -55,7 +58,12 @@ def test_the_page_asks_for_the_password_then_carries_on(stale, action):
     assert signed_in_as(there) == "alice"
 
     before = here.cookies["sessionid"].value
-    done = here.post(url, {"reauth_password": PASSWORD})
+    with (
+        capture_signal(session_rotated) as rotated,
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        done = here.post(url, {"reauth_password": PASSWORD})
+    assert [call["reason"] for call in rotated] == ["reauthentication"]
     assert done.status_code == 302 and done["Location"] == reverse("sessiontokens:list")
     assert signed_in_as(there) is None
     assert signed_in_as(here) == "alice"
