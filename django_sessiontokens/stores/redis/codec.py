@@ -99,7 +99,8 @@ def unpack(raw: str | bytes, *, data: bool = True) -> SessionRecord:
 
 def _record(fields: str, data: str) -> SessionRecord:
     values = fields.split(SEP)
-    remembered = values[13] == "1" if len(values) > 13 else False
+    if len(values) < len(STORED):  # stored before later fields were added
+        values += [""] * (len(STORED) - len(values))
     (
         public_id,
         secret_hash,
@@ -114,7 +115,8 @@ def _record(fields: str, data: str) -> SessionRecord:
         rotated_at,
         sealed_secret,
         version,
-    ) = values[:13]
+        remembered,
+    ) = values
     epoch = _EPOCH if settings.USE_TZ else _NAIVE_EPOCH
     created = epoch + timedelta(0, 0, int(created_at))
 
@@ -139,7 +141,7 @@ def _record(fields: str, data: str) -> SessionRecord:
         rotated_at=moment(rotated_at),
         sealed_secret=sealed_secret,
         version=int(version or 0),
-        remembered=remembered,
+        remembered=remembered == "1",
     )
 
 
