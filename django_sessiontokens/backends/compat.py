@@ -1,7 +1,8 @@
 """The async session API. Django 5.0 added it (``aget``, ``aset``, ...);
 on Django 4.2 ``AsyncSessionAPI`` offers it too. On every version it routes
 the twins whose sync side this app changes (``cycle_key``, ``flush``, the
-expiry API and browser-close rule, ``touch``) to that sync side, so they follow the same rules."""
+expiry API and browser-close rule, ``touch``) to that sync side, so they
+follow the same rules."""
 
 from __future__ import annotations
 
