@@ -20,31 +20,41 @@ PREFIX = "SESSIONTOKENS_"
 #: timeouts are the standards' upper bounds (NIST SP 800-63B-4 section 2,
 #: OWASP ASVS 4.0.3 V3.3.2). The standards set no rotation interval: the
 #: presets rotate once per inactivity period (daily without one), so no token
-#: outlives an idle window unchanged.
+#: outlives an idle window unchanged. The standards' bounds hold for every
+#: session at that level, so under a profile a remembered session ("keep me
+#: signed in") keeps the same limits: it only gets a persistent cookie.
 PROFILES: dict[str, dict[str, Any]] = {
     # AAL1: overall SHOULD be <= 30 days; an inactivity timeout is optional.
     "nist-aal1": {
         "IDLE_TIMEOUT": None,
         "ABSOLUTE_TIMEOUT": 30 * 86400,
         "ROTATE_INTERVAL": 86400,
+        "REMEMBERED_IDLE_TIMEOUT": None,
+        "REMEMBERED_ABSOLUTE_TIMEOUT": 30 * 86400,
     },
     # AAL2: overall SHOULD be <= 24 hours, inactivity SHOULD be <= 1 hour.
     "nist-aal2": {
         "IDLE_TIMEOUT": 3600,
         "ABSOLUTE_TIMEOUT": 86400,
         "ROTATE_INTERVAL": 3600,
+        "REMEMBERED_IDLE_TIMEOUT": 3600,
+        "REMEMBERED_ABSOLUTE_TIMEOUT": 86400,
     },
     # AAL3: overall SHALL be <= 12 hours, inactivity SHOULD be <= 15 minutes.
     "nist-aal3": {
         "IDLE_TIMEOUT": 15 * 60,
         "ABSOLUTE_TIMEOUT": 12 * 3600,
         "ROTATE_INTERVAL": 15 * 60,
+        "REMEMBERED_IDLE_TIMEOUT": 15 * 60,
+        "REMEMBERED_ABSOLUTE_TIMEOUT": 12 * 3600,
     },
     # OWASP ASVS 4.0.3 3.3.2, level 2: 12 hours or 30 minutes of inactivity.
     "asvs-l2": {
         "IDLE_TIMEOUT": 30 * 60,
         "ABSOLUTE_TIMEOUT": 12 * 3600,
         "ROTATE_INTERVAL": 30 * 60,
+        "REMEMBERED_IDLE_TIMEOUT": 30 * 60,
+        "REMEMBERED_ABSOLUTE_TIMEOUT": 12 * 3600,
     },
 }
 
@@ -52,6 +62,10 @@ DEFAULTS: dict[str, Any] = {
     "IDLE_TIMEOUT": 3600,
     "ABSOLUTE_TIMEOUT": 86400,
     "TOUCH_INTERVAL": 60,
+    # "Keep me signed in" (NIST SP 800-63B-4 AAL1: no inactivity limit, 30 days).
+    "REMEMBERED_IDLE_TIMEOUT": None,
+    "REMEMBERED_ABSOLUTE_TIMEOUT": 30 * 86400,
+    "REAUTH_TO_END_SESSIONS": None,
     "RECORD_IP": "full",
     "USER_AGENT_MAX_LENGTH": 512,
     "REDIS_CACHE": "default",
@@ -171,6 +185,21 @@ class Settings:
     @live
     def ABSOLUTE_TIMEOUT(self) -> float | None:
         return seconds(self.raw("ABSOLUTE_TIMEOUT"))
+
+    @live
+    def REMEMBERED_IDLE_TIMEOUT(self) -> float | None:
+        """Remembered sessions: inactivity limit (``None``: none)."""
+        return seconds(self.raw("REMEMBERED_IDLE_TIMEOUT"))
+
+    @live
+    def REMEMBERED_ABSOLUTE_TIMEOUT(self) -> float | None:
+        """Remembered sessions: overall limit since sign-in."""
+        return seconds(self.raw("REMEMBERED_ABSOLUTE_TIMEOUT"))
+
+    @live
+    def REAUTH_TO_END_SESSIONS(self) -> float | None:
+        """Ending other sessions needs a sign-in this recent (``None``: any)."""
+        return seconds(self.raw("REAUTH_TO_END_SESSIONS"))
 
     @live
     def TOUCH_INTERVAL(self) -> float:

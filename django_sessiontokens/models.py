@@ -37,6 +37,8 @@ class Session(models.Model):
     user_agent = models.CharField(
         _("user agent"), max_length=USER_AGENT_COLUMN_LENGTH, blank=True, default=""
     )
+    #: "Keep me signed in": the remembered limits apply (signed in only).
+    remembered = models.BooleanField(_("remembered"), default=False)
     #: Incremented on every write; with ``written_at`` it lets a cached copy
     #: be told from newer database state (cached_db engine).
     version = models.BigIntegerField(default=0, editable=False)
@@ -59,18 +61,40 @@ class Session(models.Model):
             # (``stores.db_sql``), whatever the statistics say; ``expires_at``
             # last, so that a pass skips the rows the ``expires_at`` pass
             # already removed inside the index.
-            # Signed in: the admin list's order, and the idle limit.
+            # Signed in: the admin list's order.
             models.Index(
                 fields=["-last_activity", "public_id", "expires_at"],
                 name="sessiontokens_activity",
                 condition=models.Q(user__isnull=False),
             ),
-            # Signed in: the absolute limit (never-authenticated rows are not
-            # in it, so no plan can take it for the next one's rows).
+            # Signed in, not remembered: the idle limit.
+            models.Index(
+                fields=["last_activity", "expires_at"],
+                name="sessiontokens_idle",
+                condition=models.Q(user__isnull=False, remembered=False),
+            ),
+            # Signed in, not remembered: the absolute limit (never-authenticated
+            # rows are not in it, so no plan can take it for the next one's).
             models.Index(
                 fields=["authenticated_at", "expires_at"],
                 name="sessiontokens_authenticated",
-                condition=models.Q(user__isnull=False, authenticated_at__isnull=False),
+                condition=models.Q(
+                    user__isnull=False, authenticated_at__isnull=False, remembered=False
+                ),
+            ),
+            # Remembered ("keep me signed in"): their own idle and absolute
+            # limits, so no pass walks the other kind's rows.
+            models.Index(
+                fields=["last_activity", "expires_at"],
+                name="sessiontokens_remembered_idle",
+                condition=models.Q(user__isnull=False, remembered=True),
+            ),
+            models.Index(
+                fields=["authenticated_at", "expires_at"],
+                name="sessiontokens_remembered",
+                condition=models.Q(
+                    user__isnull=False, authenticated_at__isnull=False, remembered=True
+                ),
             ),
             # Signed in but never authenticated: the absolute limit counts
             # from creation (rare: imported sessions).

@@ -24,6 +24,7 @@ UPDATABLE = frozenset(
         "ip",
         "user_agent",
         "impersonator_id",
+        "remembered",
     }
 )
 
@@ -51,6 +52,9 @@ class SessionRecord:
     authenticated_at: datetime | None = None
     ip: str | None = None
     user_agent: str = ""
+    #: "Keep me signed in": the remembered limits apply (only ever set on a
+    #: signed-in session; ``django_sessiontokens.remember``).
+    remembered: bool = False
     #: Periodic rotation: hashes of earlier secrets, newest first, separated by
     #: spaces (the first is the immediate predecessor, honoured for the grace
     #: window; older ones mean theft), when the last rotation happened, and
@@ -129,6 +133,8 @@ class SessionInfo:
     active: bool = True
     #: Who is really acting, when someone impersonates ``user_id``.
     impersonator_id: str | None = None
+    #: "Keep me signed in": the remembered limits apply.
+    remembered: bool = False
 
     @property
     def is_active(self) -> bool:

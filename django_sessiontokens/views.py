@@ -36,9 +36,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET
 
-from django_sessiontokens import devices, impersonation, location, services
+from django_sessiontokens import devices, impersonation, location, reauth, services
 from django_sessiontokens.core import tokens
-from django_sessiontokens.exceptions import StoreUnavailable
+from django_sessiontokens.exceptions import ReauthenticationRequired, StoreUnavailable
 from django_sessiontokens.services import Actor, Reason, SessionInfo
 from django_sessiontokens.templatetags.sessiontokens import ago
 
@@ -101,6 +101,7 @@ class SessionRow:
             "expires": info.expires_at.isoformat(),
             "ip": info.ip,
             "user_agent": info.user_agent,
+            "remembered": info.remembered,
             "device": {
                 "label": self.device.label,
                 "browser": self.device.browser,
@@ -144,7 +145,10 @@ def session_rows(request: HttpRequest) -> list[SessionRow]:
 def end_own(request: HttpRequest, public_id: str) -> bool | None:
     """End one of the user's sessions: ``None`` when it is not theirs (or
     not live), else whether the request's own session was ended (then the
-    user has been signed out)."""
+    user has been signed out). Ending another one may need a recent sign-in
+    (``reauth.require``: ``ReauthenticationRequired``)."""
+    if public_id != current_public_id(request):
+        reauth.require(request)
     ended = services.end_session(
         public_id,
         user=request.user,
@@ -162,6 +166,8 @@ def end_own(request: HttpRequest, public_id: str) -> bool | None:
 
 
 def end_others(request: HttpRequest) -> list[SessionInfo]:
+    """End the user's other sessions (``reauth.require`` first)."""
+    reauth.require(request)
     return services.end_user_sessions(
         request.user,
         except_=request.session,
@@ -216,9 +222,16 @@ def _signed_out_redirect() -> HttpResponseRedirect:
 def end_session(request: HttpRequest, public_id: str) -> HttpResponseBase:
     if not tokens.is_public_id(public_id):
         raise Http404
-    signed_out = end_own(request, public_id)
+    refused = reauth.confirm(request)
+    if refused is not None:
+        return refused
+    try:
+        signed_out = end_own(request, public_id)
+    except ReauthenticationRequired:
+        return reauth.page(request)
     if signed_out is None:
         raise Http404
+    reauth.finish(request)
     if signed_out:
         return _signed_out_redirect()
     messages.success(request, _("That session was signed out."), fail_silently=True)
@@ -230,7 +243,14 @@ def end_session(request: HttpRequest, public_id: str) -> HttpResponseBase:
 @login_required
 @post_only
 def end_other_sessions(request: HttpRequest) -> HttpResponseBase:
-    count = len(end_others(request))
+    refused = reauth.confirm(request)
+    if refused is not None:
+        return refused
+    try:
+        count = len(end_others(request))
+    except ReauthenticationRequired:
+        return reauth.page(request)
+    reauth.finish(request)
     if count:
         text = ngettext(
             "%(count)d other session was signed out.",
@@ -314,6 +334,8 @@ def api_view(*methods: str) -> Callable[[View], View]:
                 return wrapped(request, *args, **kwargs)
             except StoreUnavailable as exc:
                 return _unavailable(request, exc)
+            except ReauthenticationRequired as exc:
+                return reauth.api_answer(exc)
 
         return csrf_exempt(never_cache(answering_json))
 

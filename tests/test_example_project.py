@@ -25,16 +25,23 @@ page = alice.get("/").content.decode()
 assert "Sign in" in page and "/sessions/" in page, page
 page = alice.get("/sessions/")
 assert page.status_code == 302 and page["Location"] == "/login/?next=/sessions/"
-assert "demo-password-1" in alice.get("/login/").content.decode()
-response = alice.post("/login/", {"username": "alice", "password": "demo-password-1"})
+page = alice.get("/login/").content.decode()
+assert "demo-password-1" in page and 'name="remember"' in page, page
+assert "Keep me signed in" in page, page
+response = alice.post(
+    "/login/", {"username": "alice", "password": "demo-password-1", "remember": "on"}
+)
 assert response.status_code == 302, response.content
+assert int(response.cookies["sessionid"]["max-age"]) > 29 * 86400
 public_id = alice.cookies["sessionid"].value.split(".")[0]
 page = alice.get("/").content.decode()
 assert "Hello, Alice" in page and public_id in page, page
 assert "Firefox 128 on Linux" in page and "Expires in" in page, page
 page = alice.get("/sessions/").content.decode()
 assert "This device" in page and "/sessions/" in page, page
-assert alice.get("/sessions/api/").json()["sessions"][0]["id"] == public_id
+assert "Kept signed in" in page, page
+listed = alice.get("/sessions/api/").json()["sessions"][0]
+assert listed["id"] == public_id and listed["remembered"] is True
 # The bundled demo location database covers runserver's loopback address
 # (used when geoip2 is installed: not by the bare wheel of test_packaging).
 import importlib.util

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from django_sessiontokens import impersonation, metrics, services
 from django_sessiontokens.backends.compat import AsyncSessionAPI
+from django_sessiontokens.backends.remember import REMEMBER_ATTRIBUTE, RememberMixin
 from django_sessiontokens.backends.rotation import RotationMixin, _Pending
 from django_sessiontokens.backends.serialization import deserialize, serialize
 from django_sessiontokens.conf import conf
@@ -36,8 +37,10 @@ from django_sessiontokens.types import RequestContext, SessionRecord
 
 security_logger = logging.getLogger("django.security.sessiontokens")
 
+__all__ = ["REMEMBER_ATTRIBUTE", "TokenSessionStore"]
 
-class TokenSessionStore(RotationMixin, AsyncSessionAPI, SessionBase):
+
+class TokenSessionStore(RememberMixin, RotationMixin, AsyncSessionAPI, SessionBase):
     """Engines subclass this and provide ``get_store``."""
 
     store_name: ClassVar[str] = "base"
@@ -210,6 +213,7 @@ class TokenSessionStore(RotationMixin, AsyncSessionAPI, SessionBase):
             ip=ctx.ip,
             user_agent=ctx.user_agent,
             impersonator_id=impersonation.impersonator_of(data),
+            remembered=self._remembered(data),
         )
 
     def save(self, must_create: bool = False) -> None:
@@ -258,6 +262,7 @@ class TokenSessionStore(RotationMixin, AsyncSessionAPI, SessionBase):
             ip=ctx.ip,
             user_agent=ctx.user_agent,
             impersonator_id=impersonation.impersonator_of(data),
+            remembered=self._remembered(data),
         )
         metrics.timed("update", store.update, record.public_id, changes, base=record)
         self._record = record.replace(**changes)
@@ -331,6 +336,7 @@ class TokenSessionStore(RotationMixin, AsyncSessionAPI, SessionBase):
         super().flush()
         self._record = None
         self._pending = None
+        self._remember = None
 
     @classmethod
     def clear_expired(cls) -> None:
@@ -346,6 +352,7 @@ class TokenSessionStore(RotationMixin, AsyncSessionAPI, SessionBase):
             authenticated_at = now
         return policy.end_of(
             user_id=user_id,
+            remembered=self._remembered(data),
             last_activity=now,
             authenticated_at=authenticated_at if user_id else None,
             created_at=record.created_at if record else now,

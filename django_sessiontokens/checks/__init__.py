@@ -35,6 +35,14 @@ E041      SESSIONTOKENS_GEOIP (or GEOIP_PATH) names no MaxMind database
 E042      SESSIONTOKENS_GEOIP (or GEOIP_PATH) is set but geoip2 is missing
 E043      SESSIONTOKENS_IMPERSONATOR_SESSION_KEY is not a string
 E044      SESSIONTOKENS_NEW_DEVICE_WINDOW is not a positive duration
+E045      SESSIONTOKENS_REMEMBERED_IDLE_TIMEOUT / REMEMBERED_ABSOLUTE_TIMEOUT
+          is not a positive number of seconds/timedelta or None
+E046      SESSIONTOKENS_REMEMBERED_IDLE_TIMEOUT is longer than
+          REMEMBERED_ABSOLUTE_TIMEOUT
+E047      SESSIONTOKENS_TOUCH_INTERVAL is not shorter than
+          REMEMBERED_IDLE_TIMEOUT
+E048      SESSIONTOKENS_REAUTH_TO_END_SESSIONS is not a positive number of
+          seconds/timedelta or None
 W001      (deploy) SESSION_COOKIE_SECURE is False
 W002      (deploy) SESSION_COOKIE_HTTPONLY is False
 W003      (deploy) SESSION_COOKIE_SAMESITE is None
@@ -50,6 +58,8 @@ W015      new-device emails are on but the "your sessions" page is not in
           the URLconf (no link)
 W016      new-device alerts are on but the audit trail is off (no alert)
 W017      a location database is set but SESSIONTOKENS_RECORD_IP is "none"
+W018      remembered sessions have neither an idle nor an absolute limit
+W019      a remembered limit is shorter than the same ordinary limit
 ========  ================================================================
 """
 
@@ -60,6 +70,7 @@ from django.core.checks import register as register_check
 
 from django_sessiontokens.checks.deploy import check_deploy
 from django_sessiontokens.checks.features import check_features
+from django_sessiontokens.checks.remember import check_remember
 from django_sessiontokens.checks.setup import (
     check_engine,
     check_headless_rotation,
@@ -91,6 +102,7 @@ ALL_CHECKS = (
     check_usersessions,
     check_headless_rotation,
     check_features,
+    check_remember,
 )
 
 

@@ -32,9 +32,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from django_sessiontokens import views
+from django_sessiontokens import reauth, views
 from django_sessiontokens.core import tokens
-from django_sessiontokens.exceptions import StoreUnavailable
+from django_sessiontokens.exceptions import ReauthenticationRequired, StoreUnavailable
 
 
 class DeviceSerializer(serializers.Serializer):
@@ -62,6 +62,7 @@ class SessionSerializer(serializers.Serializer):
     expires = serializers.DateTimeField()
     ip = serializers.CharField(allow_null=True)
     user_agent = serializers.CharField()
+    remembered = serializers.BooleanField()
     device = DeviceSerializer()
     location = LocationSerializer(allow_null=True)
     impersonated_by = serializers.CharField(allow_null=True)
@@ -80,6 +81,8 @@ class SessionViewSet(viewsets.ViewSet):
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, StoreUnavailable):
             return views._unavailable(self.request, exc)
+        if isinstance(exc, ReauthenticationRequired):
+            return reauth.api_answer(exc)
         return super().handle_exception(exc)
 
     def _row(self, request: Request, public_id: str) -> views.SessionRow:

@@ -88,6 +88,7 @@ def info(record: SessionRecord, now: datetime) -> SessionInfo:
         user_agent=record.user_agent,
         active=policy.is_alive(record, now),
         impersonator_id=record.impersonator_id,
+        remembered=record.remembered,
     )
 
 

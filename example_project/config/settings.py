@@ -96,6 +96,11 @@ if SESSION_ENGINE_NAME != "db":
 
 # The defaults follow NIST SP 800-63B AAL2: 1 hour idle, 24 hours in all.
 # SESSIONTOKENS_IDLE_TIMEOUT = 15 * 60  # for example
+# "Keep me signed in" (the sign-in form's box): no idle limit, 30 days in all
+# (the defaults of SESSIONTOKENS_REMEMBERED_IDLE_TIMEOUT / _ABSOLUTE_TIMEOUT).
+# Signing other sessions out asks for the password again 5 minutes after
+# signing in.
+SESSIONTOKENS_REAUTH_TO_END_SESSIONS = 5 * 60
 
 # New-device alerts: sign in from another browser and the email is printed
 # on runserver's console.
