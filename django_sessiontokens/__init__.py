@@ -8,7 +8,7 @@ if TYPE_CHECKING:
     from django.http import HttpRequest
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "remember", "rotate"]
+__all__ = ["__version__", "device_bound", "remember", "rotate"]
 
 
 def rotate(request: HttpRequest, *, reason: str = "privilege_change") -> None:
@@ -37,3 +37,17 @@ def remember(request: HttpRequest, remembered: bool = True) -> None:
     session: Any = getattr(request, "session", None)
     if isinstance(session, TokenSessionStore):
         session.remember(remembered)
+
+
+def device_bound(request: HttpRequest) -> bool:
+    """Did this request prove its session is bound to this device (DBSC):
+    a bound session, with a valid bound cookie? ``False`` when
+    ``SESSIONTOKENS_DBSC`` is off, for unbound sessions, and on paths
+    outside the bound cookie's scope. Loads the session."""
+    from django_sessiontokens.backends.base import TokenSessionStore
+
+    session: Any = getattr(request, "session", None)
+    if not isinstance(session, TokenSessionStore):
+        return False
+    session.load_once()
+    return session.device_bound

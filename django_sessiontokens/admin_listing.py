@@ -26,6 +26,7 @@ from django.utils.translation import gettext_lazy as _
 from django_sessiontokens.core import policy
 from django_sessiontokens.devices import DeviceInfo, describe
 from django_sessiontokens.location import Location, locate
+from django_sessiontokens.services import bindings
 from django_sessiontokens.stores.base import BaseStore, SessionRecord
 
 STATE_VAR = "state"
@@ -59,6 +60,9 @@ class Row:
     @property
     def location(self) -> Location | None:
         return locate(self.ip)
+
+    #: Bound to its device's key (DBSC).
+    device_bound: bool = False
 
 
 def _ip(text: str) -> str | None:
@@ -201,6 +205,7 @@ class SessionListing:
             for user in self.user_model._default_manager.filter(pk__in=ids)
         }
         current = getattr(getattr(self.request, "session", None), "public_id", None)
+        bound = bindings.bound_ids([record.public_id for record in records])
         rows = []
         for record in records:
             user = users.get(record.user_id or "")
@@ -219,6 +224,7 @@ class SessionListing:
                     current=record.public_id == current,
                     impersonator=users.get(record.impersonator_id or ""),
                     impersonator_id=record.impersonator_id,
+                    device_bound=record.public_id in bound,
                 )
             )
         return rows

@@ -94,9 +94,23 @@ def _load(scope: Scope) -> tuple[Any, Any]:
     engine = import_module(settings.SESSION_ENGINE)
     session = engine.SessionStore(cookies.get(settings.SESSION_COOKIE_NAME))
     # No ip / user agent: a socket applies no binding policy (see above).
-    session.context = RequestContext()
+    # A device-bound session (DBSC) needs its bound cookie here too.
+    session.context = RequestContext(
+        request=_socket_request(scope, cookies) if conf.DBSC else None
+    )
     user = get_user(SimpleNamespace(session=session))  # type: ignore[arg-type]
     return session, user
+
+
+def _socket_request(scope: Scope, cookies: dict[str, str]) -> Any:
+    """What the DBSC check reads of a request: path, cookies, headers."""
+    headers = {
+        name.decode("latin1").title(): value.decode("latin1")
+        for name, value in scope.get("headers", ())
+    }
+    return SimpleNamespace(
+        path_info=scope.get("path", "/"), COOKIES=cookies, headers=headers, META={}
+    )
 
 
 class _Watch:

@@ -95,6 +95,14 @@ DEFAULTS: dict[str, Any] = {
     "NEW_DEVICE_WINDOW": 30 * 86400,
     "GEOIP": None,
     "IMPERSONATOR_SESSION_KEY": "hijack_history",
+    "DBSC": False,
+    "DBSC_ORIGIN": None,
+    "DBSC_COOKIE_NAME": "__Host-sessiontokens-bound",
+    "DBSC_COOKIE_AGE": 600,
+    "DBSC_CHALLENGE_AGE": 1200,
+    "DBSC_EXCLUDE": [],
+    "DBSC_ON_SKIPPED": "signed_out",
+    "DBSC_ON_ANOMALY": "signal",
 }
 
 #: The user-agent column's size; USER_AGENT_MAX_LENGTH may not exceed it.
@@ -104,6 +112,8 @@ RECORD_IP_CHOICES = ("full", "truncated", "none")
 BINDING_CHOICES = ("ignore", "signal", "rotate", "end")
 LIMIT_POLICIES = ("evict_oldest", "refuse")
 NEW_DEVICE_ALERT_CHOICES = (False, True, "signal")
+DBSC_SKIPPED_CHOICES = ("signed_out", "allow")
+DBSC_ANOMALY_CHOICES = ("signal", "end")
 
 
 def seconds(value: Any) -> float | None:
@@ -345,6 +355,40 @@ class Settings:
     @live
     def IMPERSONATOR_SESSION_KEY(self) -> str:
         return str(self.raw("IMPERSONATOR_SESSION_KEY") or "")
+
+    # Device-bound sessions (DBSC) -------------------------------------------
+    @live
+    def DBSC(self) -> bool:
+        return bool(self.raw("DBSC"))
+
+    @live
+    def DBSC_ORIGIN(self) -> str:
+        """The ``scope.origin`` sent to browsers (never taken from ``Host``)."""
+        return str(self.raw("DBSC_ORIGIN") or "").rstrip("/")
+
+    @live
+    def DBSC_COOKIE_NAME(self) -> str:
+        return str(self.raw("DBSC_COOKIE_NAME"))
+
+    @live
+    def DBSC_COOKIE_AGE(self) -> int:
+        return int(seconds(self.raw("DBSC_COOKIE_AGE")) or 0)
+
+    @live
+    def DBSC_CHALLENGE_AGE(self) -> float:
+        return seconds(self.raw("DBSC_CHALLENGE_AGE")) or 0.0
+
+    @live
+    def DBSC_EXCLUDE(self) -> tuple[str, ...]:
+        return tuple(str(path) for path in self.raw("DBSC_EXCLUDE") or ())
+
+    @live
+    def DBSC_ON_SKIPPED(self) -> str:
+        return str(self.raw("DBSC_ON_SKIPPED"))
+
+    @live
+    def DBSC_ON_ANOMALY(self) -> str:
+        return str(self.raw("DBSC_ON_ANOMALY"))
 
 
 conf = Settings()

@@ -21,7 +21,9 @@ from django.utils.http import http_date
 
 from django_sessiontokens import client
 from django_sessiontokens.backends.base import TokenSessionStore
+from django_sessiontokens.backends.bound import UNBOUND
 from django_sessiontokens.conf import conf
+from django_sessiontokens.dbsc import enforcement
 from django_sessiontokens.exceptions import (
     DATABASE_ERRORS,
     StaleCopy,
@@ -91,7 +93,11 @@ class SessionTokenMiddleware(SessionMiddleware):
             session.modified,
             session.is_empty(),
         )
-        if cookie_name in request.COOKIES and empty:
+        if empty and session.rejected == UNBOUND and not modified:
+            # Bound, without its bound cookie: served as signed out, but
+            # the session and its cookie stay (the device refreshes).
+            need_vary = True
+        elif cookie_name in request.COOKIES and empty:
             self._delete_cookie(response)
             if (
                 conf.CLEAR_SITE_DATA_ON_LOGOUT
@@ -149,6 +155,8 @@ class SessionTokenMiddleware(SessionMiddleware):
             if refresh and session.session_key:
                 self._set_cookie(response, session)
                 need_vary = True
+        if conf.DBSC and response.status_code < 500:
+            enforcement.finish(request, response, session)
         if need_vary:
             patch_vary_headers(response, ("Cookie",))
         return response

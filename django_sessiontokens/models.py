@@ -1,4 +1,5 @@
-"""Database tables: sessions (db and cached_db engines)."""
+"""Database tables: sessions and their device bindings (db and cached_db
+engines), the audit trail, the cache generation."""
 
 from __future__ import annotations
 
@@ -127,6 +128,8 @@ class SessionEvent(models.Model):
         ENDED = "ended", _("ended")
         REUSE_DETECTED = "reuse_detected", _("token reuse detected")
         NEW_DEVICE = "new_device", _("sign-in from a new device")
+        BOUND = "bound", _("bound to a device")
+        BINDING_REFUSED = "binding_refused", _("device binding refused")
 
     time = models.DateTimeField(_("time"), db_index=True)
     kind = models.CharField(_("event"), max_length=20, choices=Kind.choices)
@@ -191,3 +194,43 @@ class CacheEpoch(models.Model):
 
     def __str__(self) -> str:
         return str(self.value)
+
+
+class DeviceBinding(models.Model):
+    """A session's device binding (DBSC): its public key and challenges and
+    the hash of its short-lived bound cookie. Keyed by the session's public
+    id (not a foreign key: a rotation moves it), changed by compare-and-set
+    on ``version``. Never holds a cookie value or a private key."""
+
+    public_id = models.CharField(_("session id"), max_length=32, primary_key=True)
+    state = models.CharField(_("state"), max_length=16)
+    created_at = models.DateTimeField(_("created"))
+    dbsc_id = models.CharField(max_length=64, blank=True, default="")
+    algorithm = models.CharField(_("algorithm"), max_length=8, blank=True, default="")
+    jwk = models.TextField(blank=True, default="", editable=False)
+    challenge = models.CharField(max_length=64, blank=True, default="", editable=False)
+    challenge_at = models.DateTimeField(null=True, blank=True, editable=False)
+    previous_challenge = models.CharField(
+        max_length=64, blank=True, default="", editable=False
+    )
+    previous_challenge_at = models.DateTimeField(null=True, blank=True, editable=False)
+    cookie_hash = models.CharField(
+        max_length=64, blank=True, default="", editable=False
+    )
+    cookie_expires = models.DateTimeField(null=True, blank=True, editable=False)
+    previous_cookie_hash = models.CharField(
+        max_length=64, blank=True, default="", editable=False
+    )
+    previous_cookie_until = models.DateTimeField(null=True, blank=True, editable=False)
+    bound_at = models.DateTimeField(_("bound"), null=True, blank=True)
+    refreshed_at = models.DateTimeField(_("refreshed"), null=True, blank=True)
+    reoffer = models.BooleanField(default=False, editable=False)
+    version = models.BigIntegerField(default=0, editable=False)
+
+    class Meta:
+        db_table = "sessiontokens_device_binding"
+        verbose_name = _("device binding")
+        verbose_name_plural = _("device bindings")
+
+    def __str__(self) -> str:
+        return f"{self.public_id} {self.state}"

@@ -44,3 +44,7 @@ session_guessing_detected = Signal()
 #: ("city", "country", "country_code") | None, emailed: bool,
 #: request: HttpRequest | None
 session_new_device = Signal()
+#: A session was bound to a device key (DBSC registration succeeded).
+#: kwargs: public_id: str, user_id: str | None, algorithm: "ES256" | "RS256",
+#: request: HttpRequest | None
+session_bound = Signal()

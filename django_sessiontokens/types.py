@@ -103,6 +103,7 @@ class Reason(str, enum.Enum):
     EVICTED = "evicted"
     COMMAND = "command"
     BINDING = "binding"
+    DEVICE_BINDING = "device_binding"
     FLUSHED = "flushed"
 
 
@@ -155,3 +156,47 @@ class RequestContext:
     end_reason: str = Reason.FLUSHED.value
     end_actor: str = Actor.SYSTEM.value
     ended_by: Any = None
+
+
+@dataclass
+class DeviceBinding:
+    """A session's device binding (DBSC), stored beside the session, never
+    inside its data. ``state`` is ``"pending"`` (registration offered, with
+    ``challenge``) or ``"bound"`` (a key registered). Changed only by
+    compare-and-set on ``version``."""
+
+    public_id: str
+    state: str
+    created_at: datetime
+    dbsc_id: str = ""
+    algorithm: str = ""
+    #: The public key as compact JSON (a JWK).
+    jwk: str = ""
+    #: Single-use challenges: the current one and the one before it.
+    challenge: str = ""
+    challenge_at: datetime | None = None
+    previous_challenge: str = ""
+    previous_challenge_at: datetime | None = None
+    #: SHA-256 of the bound cookie's value (never the value), and the
+    #: previous value's hash for a short overlap.
+    cookie_hash: str = ""
+    cookie_expires: datetime | None = None
+    previous_cookie_hash: str = ""
+    previous_cookie_until: datetime | None = None
+    bound_at: datetime | None = None
+    refreshed_at: datetime | None = None
+    #: Offer registration again on the next page (the sign-in answer was a
+    #: redirect).
+    reoffer: bool = False
+    version: int = 0
+
+    def __repr__(self) -> str:
+        return f"<DeviceBinding {self.public_id} {self.state}>"
+
+    def replace(self, **changes: Any) -> DeviceBinding:
+        copy = object.__new__(DeviceBinding)
+        copy.__dict__.update(self.__dict__, **changes)
+        return copy
+
+
+BINDING_FIELDS = tuple(DeviceBinding.__dataclass_fields__)

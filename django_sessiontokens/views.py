@@ -39,7 +39,7 @@ from django.views.decorators.http import require_GET
 from django_sessiontokens import devices, impersonation, location, reauth, services
 from django_sessiontokens.core import tokens
 from django_sessiontokens.exceptions import ReauthenticationRequired, StoreUnavailable
-from django_sessiontokens.services import Actor, Reason, SessionInfo
+from django_sessiontokens.services import Actor, Reason, SessionInfo, bindings
 from django_sessiontokens.templatetags.sessiontokens import ago
 
 View = Callable[..., HttpResponseBase]
@@ -56,6 +56,8 @@ class SessionRow:
     now: datetime
     #: The user impersonating the session's user, if any.
     impersonator: Any = None
+    #: Bound to its device's key (DBSC).
+    device_bound: bool = False
 
     @property
     def public_id(self) -> str:
@@ -102,6 +104,7 @@ class SessionRow:
             "ip": info.ip,
             "user_agent": info.user_agent,
             "remembered": info.remembered,
+            "device_bound": self.device_bound,
             "device": {
                 "label": self.device.label,
                 "browser": self.device.browser,
@@ -127,6 +130,7 @@ def session_rows(request: HttpRequest) -> list[SessionRow]:
     now = timezone.now()
     infos = services.list_user_sessions(request.user)
     impersonators = impersonation.users(info.impersonator_id for info in infos)
+    bound = bindings.bound_ids([info.public_id for info in infos])
     rows = [
         SessionRow(
             info=info,
@@ -134,6 +138,7 @@ def session_rows(request: HttpRequest) -> list[SessionRow]:
             device=devices.describe(info.user_agent),
             now=now,
             impersonator=impersonators.get(info.impersonator_id or ""),
+            device_bound=info.public_id in bound,
         )
         for info in infos
     ]

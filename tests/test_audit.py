@@ -229,6 +229,8 @@ def test_kinds_match_the_model_choices():
         audit.ENDED,
         audit.REUSE_DETECTED,
         audit.NEW_DEVICE,
+        audit.BOUND,
+        audit.BINDING_REFUSED,
     } == set(SessionEvent.Kind.values)
 
 

@@ -120,6 +120,38 @@ BAD = [
         },
         "E022",
     ),
+    ({"SESSIONTOKENS_DBSC": "yes"}, "E017"),
+    ({"SESSIONTOKENS_DBSC": True}, "E030"),
+    ({"SESSIONTOKENS_DBSC": True, "SESSIONTOKENS_DBSC_ORIGIN": "example.com"}, "E030"),
+    (
+        {"SESSIONTOKENS_DBSC": True, "SESSIONTOKENS_DBSC_ORIGIN": "http://example.com"},
+        "E031",
+    ),
+    ({"SESSIONTOKENS_DBSC_COOKIE_NAME": "bad name"}, "E032"),
+    ({"SESSIONTOKENS_DBSC_COOKIE_NAME": "sessionid"}, "E032"),
+    ({"SESSIONTOKENS_DBSC_COOKIE_NAME": "bound"}, "W010"),
+    ({"SESSIONTOKENS_DBSC_COOKIE_AGE": 0}, "E033"),
+    ({"SESSIONTOKENS_DBSC_COOKIE_AGE": 60}, "W011"),
+    ({"SESSIONTOKENS_DBSC_CHALLENGE_AGE": 600}, "E034"),
+    ({"SESSIONTOKENS_DBSC_ON_SKIPPED": "maybe"}, "E035"),
+    ({"SESSIONTOKENS_DBSC_ON_ANOMALY": "panic"}, "E035"),
+    ({"SESSIONTOKENS_DBSC_EXCLUDE": "/health/"}, "E037"),
+    (
+        {
+            "SESSIONTOKENS_DBSC": True,
+            "SESSIONTOKENS_DBSC_ORIGIN": "https://example.com",
+            "ROOT_URLCONF": "tests.bare_urls",
+        },
+        "E036",
+    ),
+    (
+        {
+            "SESSIONTOKENS_DBSC": True,
+            "SESSIONTOKENS_DBSC_ORIGIN": "https://example.com",
+            "SESSIONTOKENS_DBSC_ON_SKIPPED": "allow",
+        },
+        "W012",
+    ),
 ]
 BAD += [
     ({"SESSIONTOKENS_NEW_DEVICE_ALERT": "sms"}, "E040"),
@@ -181,6 +213,8 @@ def test_the_documented_ids_are_the_ids_the_checks_emit(settings):
     emitted |= {"sessiontokens.W005", "sessiontokens.W006", "sessiontokens.W007"}
     # geoip2 missing, and a real database with RECORD_IP "none": test_location.py.
     emitted |= {"sessiontokens.E042", "sessiontokens.W017"}
+    # Without the cryptography package: test_dbsc_needs_cryptography.
+    emitted |= {"sessiontokens.E038"}
     documented = documented_ids()
     if django.VERSION < (5, 1):
         documented.discard("sessiontokens.W004")
@@ -197,6 +231,29 @@ def test_every_setting_has_a_check_case():
         if name.startswith("SESSIONTOKENS_")
     }
     assert set(DEFAULTS) - covered == set()
+
+
+def test_dbsc_needs_cryptography(settings, monkeypatch):
+    import importlib.util
+
+    settings.SESSIONTOKENS_DBSC = True
+    settings.SESSIONTOKENS_DBSC_ORIGIN = "https://example.com"
+    assert ids() == []
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util,
+        "find_spec",
+        lambda name, *a: None if name == "cryptography" else real(name, *a),
+    )
+    assert ids() == ["sessiontokens.E038"]
+
+
+def test_dbsc_over_http_is_allowed_in_debug(settings):
+    settings.SESSIONTOKENS_DBSC = True
+    settings.SESSIONTOKENS_DBSC_ORIGIN = "http://localhost:8000"
+    assert ids() == ["sessiontokens.E031"]
+    settings.DEBUG = True
+    assert ids() == []
 
 
 def test_a_bad_setting_read_at_runtime_names_the_setting(settings):

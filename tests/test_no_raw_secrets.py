@@ -85,3 +85,29 @@ def test_no_cookie_or_secret_is_stored_or_logged(
         assert public_id in haystack  # what is stored is found
         assert cookie not in haystack
         assert secret not in haystack
+
+
+def test_no_bound_cookie_is_stored_or_logged(engine, redis_client, caplog, settings):
+    """DBSC: the bound cookies handed out (registration and refresh) are not
+    stored or logged either; only their hashes are."""
+    from tests.dbsc_browser import DbscBrowser
+
+    settings.SESSIONTOKENS_DBSC = True
+    settings.SESSIONTOKENS_DBSC_ORIGIN = "https://testserver"
+    caplog.set_level(logging.DEBUG)
+    device = DbscBrowser()
+    device.get(f"/sign-in/?username={UserFactory().username}")
+    name = "__Host-sessiontokens-bound"
+    values = [device.jar[name][0]]
+    assert device.refresh(device.session) == "refreshed"
+    values.append(device.jar[name][0])
+    thief = DbscBrowser(supports_dbsc=False)
+    thief.jar = {name: (values[0] + "x", None), "sessionid": device.jar["sessionid"]}
+    thief.get("/whoami/")
+    haystack = "\n".join(
+        [*dump_redis(redis_client), *dump_tables(), caplog.text]
+        + [repr(r.__dict__) for r in caplog.records]
+    )
+    assert "bound" in haystack  # the binding is stored
+    for value in values:
+        assert len(value) >= 40 and value not in haystack

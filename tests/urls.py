@@ -28,4 +28,8 @@ urlpatterns = [
     path("end-then-write/", views.end_then_write),
     path("end-then-read/", views.end_then_read),
     path("in-flight/", views.in_flight),
+    path("rotate/", views.rotate_now),
+    path("sign-in-then-redirect/", views.sign_in_then_redirect),
+    path("bound/", views.bound),
+    path("static/app.css", views.bound),
 ]

@@ -11,7 +11,7 @@ from django.contrib.auth import (
 )
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
-from django.http import HttpResponse, JsonResponse
+from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 import django_sessiontokens
@@ -157,3 +157,29 @@ class RememberLoginView(LoginView):
 
     form_class = RememberForm
     next_page = "/whoami/"
+
+
+@csrf_exempt
+def rotate_now(request):
+    """A privilege change: the session gets a new token at once."""
+    request.session.get("anything")
+    django_sessiontokens.rotate(request)
+    return HttpResponse("rotated")
+
+
+@csrf_exempt
+def sign_in_then_redirect(request):
+    user = get_user_model().objects.get(username=request.GET["username"])
+    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    return HttpResponseRedirect("/whoami/")
+
+
+def bound(request):
+    return JsonResponse(
+        {
+            "user": request.user.get_username()
+            if request.user.is_authenticated
+            else None,
+            "bound": django_sessiontokens.device_bound(request),
+        }
+    )

@@ -18,6 +18,7 @@ from django.contrib.sessions.backends.base import SessionBase
 from django.utils import timezone
 
 from django_sessiontokens import impersonation, metrics, services
+from django_sessiontokens.backends.bound import UNBOUND, BoundMixin
 from django_sessiontokens.backends.compat import AsyncSessionAPI
 from django_sessiontokens.backends.remember import REMEMBER_ATTRIBUTE, RememberMixin
 from django_sessiontokens.backends.rotation import RotationMixin, _Pending
@@ -40,7 +41,9 @@ security_logger = logging.getLogger("django.security.sessiontokens")
 __all__ = ["REMEMBER_ATTRIBUTE", "TokenSessionStore"]
 
 
-class TokenSessionStore(RememberMixin, RotationMixin, AsyncSessionAPI, SessionBase):
+class TokenSessionStore(
+    BoundMixin, RememberMixin, RotationMixin, AsyncSessionAPI, SessionBase
+):
     """Engines subclass this and provide ``get_store``."""
 
     store_name: ClassVar[str] = "base"
@@ -140,7 +143,7 @@ class TokenSessionStore(RememberMixin, RotationMixin, AsyncSessionAPI, SessionBa
         token = self._token()
         if token is None:
             return self._forget(Verdict.MALFORMED.value)
-        record = metrics.timed("get", self.get_store().get, token.public_id)
+        record, binding = self._read(token.public_id)
         found = lifecycle.classify(
             token, record, timezone.now(), grace=conf.ROTATION_GRACE
         )
@@ -162,6 +165,10 @@ class TokenSessionStore(RememberMixin, RotationMixin, AsyncSessionAPI, SessionBa
         self._record = record
         data = deserialize(self.serializer, record.data)
         self._custom_expiry_at_load = data.get("_session_expiry")
+        if not self._admitted(record, binding):
+            # Bound, without a valid bound cookie: served as signed out; the
+            # session is not ended and the cookie is left alone.
+            return self._forget(UNBOUND)
         if token.legacy:
             # An imported django.contrib.sessions cookie: accepted once, then
             # replaced by a token of ours on this response.

@@ -25,7 +25,7 @@ from django_sessiontokens import services
 from django_sessiontokens.conf import conf
 from django_sessiontokens.core import binding, lifecycle, tokens
 from django_sessiontokens.exceptions import CreateError, UpdateError
-from django_sessiontokens.services import events, limits
+from django_sessiontokens.services import bindings, events, limits
 from django_sessiontokens.types import Reason
 
 security_logger = logging.getLogger("django.security.sessiontokens")
@@ -59,6 +59,7 @@ class RotationMixin:
     context: RequestContext
     resend_cookie: bool
     cookie_due: bool
+    signed_in_now: bool
     modified: bool
     #: ``session_rotated``'s reason for the next ``cycle_key``.
     rotation_reason = "privilege_change"
@@ -166,6 +167,7 @@ class RotationMixin:
             self.rotate(reason="login")
         if self._pending is not None:
             self._pending.remembered = False  # unless ``remember`` says so
+        self.signed_in_now = True
         self.mark_authenticated()
         if conf.MAX_SESSIONS_PER_USER is not None:
             # Stores the new record now, under the user's lock (``limits``).
@@ -264,6 +266,7 @@ class RotationMixin:
         self._pending = None
         self._authenticated_now = False
         self.resend_cookie = self.cookie_due = True
+        bindings.follow_rotation(previous, record.public_id, pending.reason)
         if previous is None:
             services.announce_created(
                 record, self.context.request, reason=pending.reason

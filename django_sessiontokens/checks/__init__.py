@@ -30,6 +30,18 @@ E022      a "__Http-" / "__Host-Http-" cookie name without HttpOnly or
           Secure (or, for "__Host-Http-", with a domain or another path)
 E023      SESSIONTOKENS_CACHE_CHECK_INTERVAL is not a number of seconds (or
           a timedelta) from 0 to 60
+E030      SESSIONTOKENS_DBSC is on and SESSIONTOKENS_DBSC_ORIGIN is not an
+          origin ("https://host[:port]")
+E031      SESSIONTOKENS_DBSC is on without HTTPS (outside DEBUG)
+E032      SESSIONTOKENS_DBSC_COOKIE_NAME is not a cookie name, or is the
+          session cookie's name
+E033      SESSIONTOKENS_DBSC_COOKIE_AGE is not a positive number of seconds
+E034      SESSIONTOKENS_DBSC_CHALLENGE_AGE is not longer than DBSC_COOKIE_AGE
+E035      SESSIONTOKENS_DBSC_ON_SKIPPED / DBSC_ON_ANOMALY has an unknown value
+E036      SESSIONTOKENS_DBSC is on but the dbsc-register / dbsc-refresh
+          URLs are not routed
+E037      SESSIONTOKENS_DBSC_EXCLUDE is not a list of paths starting with "/"
+E038      SESSIONTOKENS_DBSC is on but the cryptography package is missing
 E040      SESSIONTOKENS_NEW_DEVICE_ALERT is not False, True or "signal"
 E041      SESSIONTOKENS_GEOIP (or GEOIP_PATH) names no MaxMind database
 E042      SESSIONTOKENS_GEOIP (or GEOIP_PATH) is set but geoip2 is missing
@@ -54,6 +66,10 @@ W006      allauth.usersessions is installed: it stores the cookie value
           and its column is too short for our tokens
 W007      allauth headless app clients without our token strategy: their
           sessions are never touched nor rotated
+W010      SESSIONTOKENS_DBSC_COOKIE_NAME has no "__Host-" prefix
+W011      SESSIONTOKENS_DBSC_COOKIE_AGE is under 130 s (Chrome then
+          refreshes on every request)
+W012      SESSIONTOKENS_DBSC is on with DBSC_ON_SKIPPED = "allow"
 W015      new-device emails are on but the "your sessions" page is not in
           the URLconf (no link)
 W016      new-device alerts are on but the audit trail is off (no alert)
@@ -68,6 +84,7 @@ from __future__ import annotations
 from django.core.checks import Tags
 from django.core.checks import register as register_check
 
+from django_sessiontokens.checks.dbsc import check_dbsc
 from django_sessiontokens.checks.deploy import check_deploy
 from django_sessiontokens.checks.features import check_features
 from django_sessiontokens.checks.remember import check_remember
@@ -101,6 +118,7 @@ ALL_CHECKS = (
     check_cache_check_interval,
     check_usersessions,
     check_headless_rotation,
+    check_dbsc,
     check_features,
     check_remember,
 )

@@ -35,6 +35,7 @@ FLAGS = (
     "AUDIT",
     "PURGE_SEND_SIGNALS",
     "ACCEPT_IMPORTED",
+    "DBSC",
 )
 #: What a Redis key prefix may not hold (it is part of every key, and the
 #: key layout uses "{...}" for hash tags and glob patterns to scan).

@@ -63,6 +63,7 @@ class SessionSerializer(serializers.Serializer):
     ip = serializers.CharField(allow_null=True)
     user_agent = serializers.CharField()
     remembered = serializers.BooleanField()
+    device_bound = serializers.BooleanField()
     device = DeviceSerializer()
     location = LocationSerializer(allow_null=True)
     impersonated_by = serializers.CharField(allow_null=True)

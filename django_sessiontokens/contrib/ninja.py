@@ -59,6 +59,7 @@ class SessionOut(Schema):
     ip: str | None
     user_agent: str
     remembered: bool
+    device_bound: bool
     device: DeviceOut
     location: LocationOut | None = None
     impersonated_by: str | None = None

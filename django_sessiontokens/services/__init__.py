@@ -15,6 +15,7 @@ from django_sessiontokens.services.ending import (
     info,
     list_user_sessions,
     purge_expired,
+    report_binding_anomaly,
     report_reuse,
     search_sessions,
 )
@@ -40,6 +41,7 @@ __all__ = [
     "info",
     "list_user_sessions",
     "purge_expired",
+    "report_binding_anomaly",
     "report_reuse",
     "search_sessions",
     "send_after_commit",

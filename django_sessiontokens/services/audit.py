@@ -44,6 +44,7 @@ CREATED, ROTATED, ENDED, REUSE_DETECTED, NEW_DEVICE = (
 
 #: Events that record the device (``devices.family``).
 _SIGHTINGS = frozenset({CREATED, ROTATED, NEW_DEVICE})
+BOUND, BINDING_REFUSED = "bound", "binding_refused"
 
 #: Reasons after which the user row no longer exists when the event is written.
 _USER_GONE = frozenset({"user_deleted"})
@@ -171,6 +172,13 @@ def record_new_device(record: SessionRecord) -> None:
         _event(NEW_DEVICE, record, actor="system").save(force_insert=True)
     except DatabaseError:
         logger.exception("Could not write a session event")
+
+
+def record_binding(kind: str, record: SessionRecord, *, reason: str = "") -> None:
+    """``bound`` (a key registered) or ``binding_refused`` (a refresh or
+    registration proof refused; ``reason`` says why)."""
+    if conf.AUDIT and record.user_id is not None:
+        _write([_event(kind, record, reason=reason, actor="system")])
 
 
 def prune_events(now: datetime | None = None) -> int:

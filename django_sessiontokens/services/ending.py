@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from django_sessiontokens import metrics
 from django_sessiontokens.core import policy
-from django_sessiontokens.services import events
+from django_sessiontokens.services import bindings, events
 from django_sessiontokens.stores import registry
 from django_sessiontokens.stores.base import BaseStore
 from django_sessiontokens.types import Actor, Reason, SessionInfo, SessionRecord
@@ -107,6 +107,7 @@ def end_sessions(
 
     def end() -> list[SessionRecord]:
         ended = store.delete(ids)
+        bindings.end(ids)
         events.announce_ended(
             ended, reason=reason, actor=actor, ended_by=ended_by, request=request
         )
@@ -242,12 +243,15 @@ def purge_expired(
         for count in store.purge_expired_quietly(cutoffs, batch_size=batch_size):
             metrics.purged(count)
             yield count
+        bindings.purge_orphans()
         return
     for batch in store.purge_expired(cutoffs, batch_size=batch_size, dry_run=dry_run):
         if send_signals and not dry_run:
             metrics.purged(len(batch))
             events.announce_ended(batch, reason=Reason.EXPIRED, actor=Actor.SYSTEM)
         yield len(batch)
+    if not dry_run:
+        bindings.purge_orphans()
 
 
 def clear_expired() -> int:
@@ -301,3 +305,26 @@ def report_reuse(
         store=store,
     )
     events.announce_reuse(record, request)
+
+
+def report_binding_anomaly(
+    record: SessionRecord,
+    why: str,
+    *,
+    request: HttpRequest | None = None,
+    store: BaseStore | None = None,
+) -> bool:
+    """A proof signed by another key, or the bound session used without its
+    bound cookie in a way only another client would: ``session_anomaly``
+    (kind ``device_binding``); the session ends if
+    ``SESSIONTOKENS_DBSC_ON_ANOMALY = "end"``. ``True`` when it ended."""
+    from django_sessiontokens.conf import conf
+
+    action = conf.DBSC_ON_ANOMALY
+    bindings.announce_anomaly(record, why, action, request)
+    if action != "end":
+        return False
+    end_sessions(
+        [record.public_id], reason=Reason.DEVICE_BINDING, request=request, store=store
+    )
+    return True

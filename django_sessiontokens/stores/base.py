@@ -24,6 +24,8 @@ from django_sessiontokens.types import MOVING, UPDATABLE, SessionRecord
 
 if TYPE_CHECKING:
     from django_sessiontokens.core.policy import Cutoffs
+    from django_sessiontokens.stores.bindings import BindingStore
+    from django_sessiontokens.types import DeviceBinding
 
 __all__ = ["SEARCH_COUNT_LIMIT", "UPDATABLE", "BaseStore", "SessionRecord"]
 
@@ -56,6 +58,17 @@ class BaseStore(abc.ABC):
         a session by a token that is being rotated away still ends it).
         Stores whose ``get`` filters tombstones override this."""
         return self.get(public_id)
+
+    def get_with_binding(
+        self, public_id: str, bindings: BindingStore
+    ) -> tuple[SessionRecord | None, DeviceBinding | None]:
+        """``get``, and the session's device binding from ``bindings`` (DBSC).
+        Stores that can read both in one round trip override this; here the
+        binding is read only for a signed-in session."""
+        record = self.get(public_id)
+        if record is None or record.user_id is None:
+            return record, None
+        return record, bindings.get(public_id)
 
     @abc.abstractmethod
     def create(self, record: SessionRecord) -> None:

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.utils.module_loading import import_string
 
 from django_sessiontokens.stores.base import BaseStore
+from django_sessiontokens.stores.bindings import BindingStore
 
 #: ``SESSION_ENGINE`` module -> dotted path of its store class.
 _OURS = "django_sessiontokens"
@@ -20,8 +21,14 @@ ENGINES = {
     f"{_OURS}.backends.cached_db": f"{_OURS}.stores.cached_db.CachedDatabaseStore",
 }
 DEFAULT_ENGINE = f"{_OURS}.backends.db"
+#: Where each engine keeps device bindings (DBSC); others use the database.
+BINDINGS = {
+    f"{_OURS}.backends.redis": f"{_OURS}.stores.redis.bindings.RedisBindingStore",
+}
+DEFAULT_BINDINGS = f"{_OURS}.stores.bindings_db.DatabaseBindingStore"
 
 _stores: dict[str, BaseStore] = {}
+_binding_stores: dict[str, BindingStore] = {}
 _lock = threading.Lock()
 
 
@@ -49,3 +56,15 @@ def get_store() -> BaseStore:
         return store_for(DEFAULT_ENGINE)
     store: BaseStore = get()
     return store
+
+
+def binding_store() -> BindingStore:
+    """Where the configured ``SESSION_ENGINE`` keeps device bindings."""
+    path = BINDINGS.get(settings.SESSION_ENGINE, DEFAULT_BINDINGS)
+    found = _binding_stores.get(path)
+    if found is None:
+        with _lock:
+            found = _binding_stores.get(path)
+            if found is None:
+                found = _binding_stores[path] = import_string(path)()
+    return found

@@ -176,7 +176,7 @@ _SOCKET = socket.socket
 
 
 #: Commands of the hot path that may be sent twice (they change nothing).
-_READS = frozenset({"GET"})
+_READS = frozenset({"GET", "MGET"})
 
 
 def call(client: Any, *args: Any) -> Any:

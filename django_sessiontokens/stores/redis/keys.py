@@ -19,6 +19,10 @@ one user's sessions share a Cluster slot)::
     P:{all}:ractivity         sorted sets: the same as activity and auth for
     P:{all}:rauth             remembered sessions ("keep me signed in"), which
                               have limits of their own
+    P:{T}:b:<public id>       string (redis engine, DBSC on): the session's
+                              device binding, "<version>\n<JSON>"
+                              (``stores.redis.bindings``); TTL = the longest
+                              a session may live
     P:{T}:c:<gen>:<public id> string (cached_db engine): a copy of the
                               database row, made under cache generation
                               <gen> (``models.CacheEpoch``), or a marker
@@ -83,6 +87,11 @@ def split_member(value: str) -> tuple[str, str]:
     """``(public id, user id or "")`` of an expiry-set member."""
     public_id, _, user_id = value.partition(" ")
     return public_id, user_id
+
+
+def binding(prefix: str, public_id: str) -> str:
+    """A session's device binding (same tag as the session)."""
+    return f"{prefix}:{{{tag(public_id)}}}:b:{public_id}"
 
 
 def copy(prefix: str, generation: int, public_id: str) -> str:

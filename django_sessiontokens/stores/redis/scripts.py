@@ -21,7 +21,7 @@ from redis import exceptions as redis_exceptions
 from django_sessiontokens.stores.redis import codec
 from django_sessiontokens.stores.redis.connection import call
 
-NAMES = ("create", "write", "data", "delete", "replace", "refresh")
+NAMES = ("create", "write", "data", "delete", "replace", "refresh", "bind")
 
 
 @dataclass(frozen=True)

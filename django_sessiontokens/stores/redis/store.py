@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from django_sessiontokens.exceptions import CreateError, UpdateError
 from django_sessiontokens.stores.base import UPDATABLE, BaseStore, SessionRecord
 from django_sessiontokens.stores.redis import codec, keys, scripts
+from django_sessiontokens.stores.redis.bindings import RedisBindingStore
 from django_sessiontokens.stores.redis.bulk import Bulk
 from django_sessiontokens.stores.redis.codec import micros, text, ttl_ms, unpack
 from django_sessiontokens.stores.redis.connection import RedisAccess, call, is_cluster
@@ -93,6 +94,23 @@ class RedisStore(Search, Purge, Bulk, ClusterSets, RedisAccess, BaseStore):
         record = unpack(raw)
         self._saw(public_id, record.user_id)
         return record
+
+    def get_with_binding(
+        self, public_id: str, bindings: Any
+    ) -> tuple[SessionRecord | None, Any]:
+        """One ``MGET`` of the session and its binding (same hash tag)."""
+        if not isinstance(bindings, RedisBindingStore):
+            return super().get_with_binding(public_id, bindings)
+        with self.guard():
+            raw, bound = call(
+                self.client(), "MGET", self.key(public_id), bindings.key(public_id)
+            )
+        record = unpack(raw) if raw else None
+        if record is not None:
+            self._saw(public_id, record.user_id)
+        if record is None or record.moving:
+            return None, None
+        return record, bindings.unpack(bound) if bound else None
 
     def _light(
         self, client: Any, public_ids: Sequence[str]
