@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from django_sessiontokens.conf import USER_AGENT_COLUMN_LENGTH
+from django_sessiontokens.defaults import USER_AGENT_COLUMN_LENGTH
 
 
 class Session(models.Model):

@@ -222,7 +222,7 @@ def test_the_documented_ids_are_the_ids_the_checks_emit(settings):
 
 
 def test_every_setting_has_a_check_case():
-    from django_sessiontokens.conf import DEFAULTS
+    from django_sessiontokens.defaults import DEFAULTS
 
     covered = {
         name.removeprefix("SESSIONTOKENS_")

@@ -4,7 +4,8 @@ with their defaults, and the checks reference every check id."""
 import re
 from pathlib import Path
 
-from django_sessiontokens.conf import DEFAULTS, PREFIX
+from django_sessiontokens.conf import PREFIX
+from django_sessiontokens.defaults import DEFAULTS
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 CHECKS_CODE = Path(__file__).resolve().parent.parent / "django_sessiontokens" / "checks"

@@ -10,7 +10,8 @@ from typing import Any
 from django.core.checks import CheckMessage, Error, Warning
 from django.urls import NoReverseMatch, reverse
 
-from django_sessiontokens.conf import NEW_DEVICE_ALERT_CHOICES, conf, seconds
+from django_sessiontokens.conf import conf, seconds
+from django_sessiontokens.defaults import NEW_DEVICE_ALERT_CHOICES
 
 
 def _alerts(errors: list[CheckMessage]) -> None:
