@@ -1,4 +1,4 @@
-"""The settings reference documents exactly the settings ``conf.py`` defines,
+"""The settings reference documents exactly the settings ``defaults.py`` defines,
 with their defaults, and the checks reference every check id."""
 
 import re
