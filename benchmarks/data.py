@@ -77,6 +77,7 @@ OUR_COLUMNS = [
     "expires_at",
     "ip",
     "user_agent",
+    "remembered",
 ]
 
 
@@ -126,7 +127,7 @@ def load_our_db(
         [*(getattr(record, name) for name in OUR_COLUMNS), 1, record.last_activity]
         for record in our_records(count, user_ids, now, expired=expired)
     )
-    stamps = (3, 7, 8, 9, 10, 14)
+    stamps = (3, 7, 8, 9, 10, 15)
     _insert("sessiontokens_session", columns, rows, datetimes=stamps)
 
 

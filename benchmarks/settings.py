@@ -3,6 +3,7 @@
 ``BENCH_ENGINE``  a name from ``benchmarks.engines`` (default ``ours-db``);
 ``DATABASE_URL``  the database (default: a SQLite file, ``BENCH_SQLITE``);
 ``BENCH_REDIS_URL``  the Redis database (default ``redis://127.0.0.1:6379/10``);
+``BENCH_AUDIT``  ``0`` switches our audit trail off (default on, as shipped);
 ``BENCH_DBSC``  ``1`` turns device-bound sessions on (ours only).
 
 Only the engine's own app is installed, with just the session and the
@@ -45,6 +46,7 @@ CACHES = {
 }
 SESSION_CACHE_ALIAS = "redis"  # Django's cache and cached_db engines
 SESSIONTOKENS_REDIS_CACHE = "redis"  # ours
+SESSIONTOKENS_AUDIT = os.environ.get("BENCH_AUDIT", "1") != "0"
 
 INSTALLED_APPS = [
     "django.contrib.auth",

@@ -8,7 +8,7 @@ if TYPE_CHECKING:
     from django.http import HttpRequest
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "device_bound", "rotate"]
+__all__ = ["__version__", "device_bound", "remember", "rotate"]
 
 
 def rotate(request: HttpRequest, *, reason: str = "privilege_change") -> None:
@@ -21,6 +21,22 @@ def rotate(request: HttpRequest, *, reason: str = "privilege_change") -> None:
         session.rotate(reason=reason)
     elif session is not None:
         session.cycle_key()
+
+
+def remember(request: HttpRequest, remembered: bool = True) -> None:
+    """ "Keep me signed in": mark the request's session remembered (the
+    remembered idle and absolute limits, a persistent cookie) or not (the
+    ordinary limits, a browser-session cookie). Call it at sign-in, before
+    or after ``login()``; each sign-in starts not remembered."""
+    from django_sessiontokens.backends.base import (
+        REMEMBER_ATTRIBUTE,
+        TokenSessionStore,
+    )
+
+    setattr(request, REMEMBER_ATTRIBUTE, bool(remembered))
+    session: Any = getattr(request, "session", None)
+    if isinstance(session, TokenSessionStore):
+        session.remember(remembered)
 
 
 def device_bound(request: HttpRequest) -> bool:

@@ -25,6 +25,7 @@ from django.utils.translation import gettext_lazy as _
 
 from django_sessiontokens.core import policy
 from django_sessiontokens.devices import DeviceInfo, describe
+from django_sessiontokens.location import Location, locate
 from django_sessiontokens.services import bindings
 from django_sessiontokens.stores.base import BaseStore, SessionRecord
 
@@ -52,6 +53,14 @@ class Row:
     expires_at: datetime
     active: bool
     current: bool
+    #: The user impersonating ``user`` in it (``impersonator_id``: its pk).
+    impersonator: Any = None
+    impersonator_id: str | None = None
+
+    @property
+    def location(self) -> Location | None:
+        return locate(self.ip)
+
     #: Bound to its device's key (DBSC).
     device_bound: bool = False
 
@@ -190,6 +199,7 @@ class SessionListing:
         user_url: Callable[[Any], str | None] | None = None,
     ) -> list[Row]:
         ids = {record.user_id for record in records if record.user_id is not None}
+        ids |= {r.impersonator_id for r in records if r.impersonator_id is not None}
         users = {
             str(user.pk): user
             for user in self.user_model._default_manager.filter(pk__in=ids)
@@ -212,6 +222,8 @@ class SessionListing:
                     expires_at=policy.ends_at(record),
                     active=policy.is_alive(record, self.now),
                     current=record.public_id == current,
+                    impersonator=users.get(record.impersonator_id or ""),
+                    impersonator_id=record.impersonator_id,
                     device_bound=record.public_id in bound,
                 )
             )

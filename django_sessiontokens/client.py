@@ -7,7 +7,8 @@ import functools
 import ipaddress
 from typing import TYPE_CHECKING
 
-from django_sessiontokens.conf import USER_AGENT_COLUMN_LENGTH, conf
+from django_sessiontokens.conf import conf
+from django_sessiontokens.defaults import USER_AGENT_COLUMN_LENGTH
 
 if TYPE_CHECKING:
     from django.http import HttpRequest

@@ -14,87 +14,9 @@ from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 
+from django_sessiontokens.defaults import DEFAULTS, PROFILES
+
 PREFIX = "SESSIONTOKENS_"
-
-#: Presets from the standards (seconds). ``None`` means "no limit". The
-#: timeouts are the standards' upper bounds (NIST SP 800-63B-4 section 2,
-#: OWASP ASVS 4.0.3 V3.3.2). The standards set no rotation interval: the
-#: presets rotate once per inactivity period (daily without one), so no token
-#: outlives an idle window unchanged.
-PROFILES: dict[str, dict[str, Any]] = {
-    # AAL1: overall SHOULD be <= 30 days; an inactivity timeout is optional.
-    "nist-aal1": {
-        "IDLE_TIMEOUT": None,
-        "ABSOLUTE_TIMEOUT": 30 * 86400,
-        "ROTATE_INTERVAL": 86400,
-    },
-    # AAL2: overall SHOULD be <= 24 hours, inactivity SHOULD be <= 1 hour.
-    "nist-aal2": {
-        "IDLE_TIMEOUT": 3600,
-        "ABSOLUTE_TIMEOUT": 86400,
-        "ROTATE_INTERVAL": 3600,
-    },
-    # AAL3: overall SHALL be <= 12 hours, inactivity SHOULD be <= 15 minutes.
-    "nist-aal3": {
-        "IDLE_TIMEOUT": 15 * 60,
-        "ABSOLUTE_TIMEOUT": 12 * 3600,
-        "ROTATE_INTERVAL": 15 * 60,
-    },
-    # OWASP ASVS 4.0.3 3.3.2, level 2: 12 hours or 30 minutes of inactivity.
-    "asvs-l2": {
-        "IDLE_TIMEOUT": 30 * 60,
-        "ABSOLUTE_TIMEOUT": 12 * 3600,
-        "ROTATE_INTERVAL": 30 * 60,
-    },
-}
-
-DEFAULTS: dict[str, Any] = {
-    "IDLE_TIMEOUT": 3600,
-    "ABSOLUTE_TIMEOUT": 86400,
-    "TOUCH_INTERVAL": 60,
-    "RECORD_IP": "full",
-    "USER_AGENT_MAX_LENGTH": 512,
-    "REDIS_CACHE": "default",
-    "REDIS_CLIENT": None,
-    "REDIS_KEY_PREFIX": "sessiontokens",
-    "CACHE_TIMEOUT": 300,
-    "CACHE_CHECK_INTERVAL": 2,
-    "CHANNELS_CHECK_INTERVAL": 3,
-    "ROTATE_INTERVAL": None,
-    "ROTATION_GRACE": 30,
-    "MAX_SESSIONS_PER_USER": None,
-    "LIMIT_POLICY": "evict_oldest",
-    "ON_IP_CHANGE": "signal",
-    "ON_UA_CHANGE": "signal",
-    "TRUSTED_PROXIES": 0,
-    "INVALID_TOKEN_LIMIT": None,
-    "INVALID_TOKEN_WINDOW": 60,
-    "INVALID_TOKEN_BLOCK": False,
-    "CLEAR_SITE_DATA_ON_LOGOUT": False,
-    "AUDIT": True,
-    "AUDIT_RETENTION": 90 * 86400,
-    "PURGE_SEND_SIGNALS": False,
-    "PURGE_BATCH_SIZE": None,
-    "ACCEPT_IMPORTED": False,
-    "PROFILE": None,
-    "DBSC": False,
-    "DBSC_ORIGIN": None,
-    "DBSC_COOKIE_NAME": "__Host-sessiontokens-bound",
-    "DBSC_COOKIE_AGE": 600,
-    "DBSC_CHALLENGE_AGE": 1200,
-    "DBSC_EXCLUDE": [],
-    "DBSC_ON_SKIPPED": "signed_out",
-    "DBSC_ON_ANOMALY": "signal",
-}
-
-#: The user-agent column's size; USER_AGENT_MAX_LENGTH may not exceed it.
-USER_AGENT_COLUMN_LENGTH = 512
-
-RECORD_IP_CHOICES = ("full", "truncated", "none")
-BINDING_CHOICES = ("ignore", "signal", "rotate", "end")
-LIMIT_POLICIES = ("evict_oldest", "refuse")
-DBSC_SKIPPED_CHOICES = ("signed_out", "allow")
-DBSC_ANOMALY_CHOICES = ("signal", "end")
 
 
 def seconds(value: Any) -> float | None:
@@ -176,6 +98,21 @@ class Settings:
     @live
     def ABSOLUTE_TIMEOUT(self) -> float | None:
         return seconds(self.raw("ABSOLUTE_TIMEOUT"))
+
+    @live
+    def REMEMBERED_IDLE_TIMEOUT(self) -> float | None:
+        """Remembered sessions: inactivity limit (``None``: none)."""
+        return seconds(self.raw("REMEMBERED_IDLE_TIMEOUT"))
+
+    @live
+    def REMEMBERED_ABSOLUTE_TIMEOUT(self) -> float | None:
+        """Remembered sessions: overall limit since sign-in."""
+        return seconds(self.raw("REMEMBERED_ABSOLUTE_TIMEOUT"))
+
+    @live
+    def REAUTH_TO_END_SESSIONS(self) -> float | None:
+        """Ending other sessions needs a sign-in this recent (``None``: any)."""
+        return seconds(self.raw("REAUTH_TO_END_SESSIONS"))
 
     @live
     def TOUCH_INTERVAL(self) -> float:
@@ -297,6 +234,30 @@ class Settings:
     def PROFILE(self) -> str | None:
         value = self.raw("PROFILE")
         return None if value is None else str(value)
+
+    # Alerts, location, impersonation ----------------------------------------
+    @live
+    def NEW_DEVICE_ALERT(self) -> bool | str:
+        """``False``, ``True`` (email and signal) or ``"signal"`` (only)."""
+        value = self.raw("NEW_DEVICE_ALERT")
+        return "signal" if value == "signal" else value is True
+
+    @live
+    def NEW_DEVICE_WINDOW(self) -> float:
+        return seconds(self.raw("NEW_DEVICE_WINDOW")) or 0.0
+
+    @live
+    def GEOIP(self) -> str | None:
+        """The MaxMind database (a file or a folder); Django's ``GEOIP_PATH``
+        when unset."""
+        value = self.raw("GEOIP")
+        if value is None and not self.is_explicit("GEOIP"):
+            value = getattr(django_settings, "GEOIP_PATH", None)
+        return None if value in (None, "") else str(value)
+
+    @live
+    def IMPERSONATOR_SESSION_KEY(self) -> str:
+        return str(self.raw("IMPERSONATOR_SESSION_KEY") or "")
 
     # Device-bound sessions (DBSC) -------------------------------------------
     @live

@@ -93,3 +93,23 @@ def describe(user_agent: str | None) -> DeviceInfo:
     else:
         label = browser or os or family or _("Unknown device")
     return DeviceInfo(browser=browser, os=os, kind=kind, family=family, label=label)
+
+
+@functools.lru_cache(maxsize=1024)
+def _families(ua: str) -> str:
+    result = parse(ua) if ua else None
+    browser = os_family = ""
+    if result is not None and result.user_agent is not None:
+        browser = (
+            "" if result.user_agent.family == "Other" else result.user_agent.family
+        )
+    if result is not None and result.os is not None:
+        os_family = "" if result.os.family == "Other" else result.os.family
+    return f"{browser}/{os_family}"[:64] if browser or os_family else ""
+
+
+def family(user_agent: str | None) -> str:
+    """Browser and OS family without versions, e.g. ``"Firefox/Windows"``
+    (``""`` when neither is known): what the new-device rule compares, so
+    a browser update is not a new device."""
+    return _families((user_agent or "").strip())

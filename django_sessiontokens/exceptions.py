@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 
 from django.contrib.sessions.backends.base import CreateError, UpdateError
+from django.core.exceptions import PermissionDenied
 from django.db import InterfaceError, OperationalError
 
 __all__ = [
     "DATABASE_ERRORS",
     "CreateError",
+    "ReauthenticationRequired",
     "StaleCopy",
     "StoreUnavailable",
     "UpdateError",
@@ -66,3 +68,15 @@ class StoreUnavailable(Exception):
             self,
             extra={"alias": self.alias, "address": self.address},
         )
+
+
+class ReauthenticationRequired(PermissionDenied):
+    """Ending other sessions needs a sign-in within
+    ``SESSIONTOKENS_REAUTH_TO_END_SESSIONS``: the page asks for the password
+    again, the JSON API answers 403 with ``"code": CODE``."""
+
+    CODE = "reauthentication_required"
+
+    def __init__(self, max_age: float) -> None:
+        super().__init__("Confirm your password to end other sessions.")
+        self.max_age = max_age

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from django_sessiontokens.conf import USER_AGENT_COLUMN_LENGTH
+from django_sessiontokens.defaults import USER_AGENT_COLUMN_LENGTH
 
 
 class Session(models.Model):
@@ -38,10 +38,17 @@ class Session(models.Model):
     user_agent = models.CharField(
         _("user agent"), max_length=USER_AGENT_COLUMN_LENGTH, blank=True, default=""
     )
+    #: "Keep me signed in": the remembered limits apply (signed in only).
+    remembered = models.BooleanField(_("remembered"), default=False)
     #: Incremented on every write; with ``written_at`` it lets a cached copy
     #: be told from newer database state (cached_db engine).
     version = models.BigIntegerField(default=0, editable=False)
     written_at = models.DateTimeField(null=True, blank=True, editable=False)
+    #: The pk of the user impersonating ``user`` in this session, if any
+    #: (plain text: no constraint, nothing to update when that user goes).
+    impersonator_id = models.CharField(  # noqa: DJ001 (None: nobody, as the record)
+        _("impersonated by"), max_length=64, null=True, blank=True
+    )
 
     class Meta:
         db_table = "sessiontokens_session"
@@ -55,18 +62,40 @@ class Session(models.Model):
             # (``stores.db_sql``), whatever the statistics say; ``expires_at``
             # last, so that a pass skips the rows the ``expires_at`` pass
             # already removed inside the index.
-            # Signed in: the admin list's order, and the idle limit.
+            # Signed in: the admin list's order.
             models.Index(
                 fields=["-last_activity", "public_id", "expires_at"],
                 name="sessiontokens_activity",
                 condition=models.Q(user__isnull=False),
             ),
-            # Signed in: the absolute limit (never-authenticated rows are not
-            # in it, so no plan can take it for the next one's rows).
+            # Signed in, not remembered: the idle limit.
+            models.Index(
+                fields=["last_activity", "expires_at"],
+                name="sessiontokens_idle",
+                condition=models.Q(user__isnull=False, remembered=False),
+            ),
+            # Signed in, not remembered: the absolute limit (never-authenticated
+            # rows are not in it, so no plan can take it for the next one's).
             models.Index(
                 fields=["authenticated_at", "expires_at"],
                 name="sessiontokens_authenticated",
-                condition=models.Q(user__isnull=False, authenticated_at__isnull=False),
+                condition=models.Q(
+                    user__isnull=False, authenticated_at__isnull=False, remembered=False
+                ),
+            ),
+            # Remembered ("keep me signed in"): their own idle and absolute
+            # limits, so no pass walks the other kind's rows.
+            models.Index(
+                fields=["last_activity", "expires_at"],
+                name="sessiontokens_remembered_idle",
+                condition=models.Q(user__isnull=False, remembered=True),
+            ),
+            models.Index(
+                fields=["authenticated_at", "expires_at"],
+                name="sessiontokens_remembered",
+                condition=models.Q(
+                    user__isnull=False, authenticated_at__isnull=False, remembered=True
+                ),
             ),
             # Signed in but never authenticated: the absolute limit counts
             # from creation (rare: imported sessions).
@@ -98,6 +127,7 @@ class SessionEvent(models.Model):
         ROTATED = "rotated", _("rotated")
         ENDED = "ended", _("ended")
         REUSE_DETECTED = "reuse_detected", _("token reuse detected")
+        NEW_DEVICE = "new_device", _("sign-in from a new device")
         BOUND = "bound", _("bound to a device")
         BINDING_REFUSED = "binding_refused", _("device binding refused")
 
@@ -126,6 +156,12 @@ class SessionEvent(models.Model):
         verbose_name=_("ended by"),
     )
     ip = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    #: Browser and OS family ("Firefox/Windows"): what the new-device rule
+    #: compares (``devices.family``).
+    device = models.CharField(_("device"), max_length=64, blank=True, default="")
+    impersonator_id = models.CharField(  # noqa: DJ001 (None: nobody, as the record)
+        _("impersonated by"), max_length=64, null=True, blank=True
+    )
 
     class Meta:
         db_table = "sessiontokens_event"

@@ -9,7 +9,7 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out
 from django.db.models.signals import post_save, pre_delete
 
 from django_sessiontokens import services
-from django_sessiontokens.backends.base import TokenSessionStore
+from django_sessiontokens.backends.base import REMEMBER_ATTRIBUTE, TokenSessionStore
 from django_sessiontokens.types import Actor, Reason
 
 
@@ -19,10 +19,14 @@ def _session(request: Any) -> TokenSessionStore | None:
 
 
 def on_login(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:
-    """New token at every sign-in; stamp the authentication time."""
+    """New token at every sign-in; stamp the authentication time; "remember
+    me" as chosen for this sign-in (``remember``, before or after it)."""
     session = _session(request)
     if session is not None:
         session.note_login()
+        choice = getattr(request, REMEMBER_ATTRIBUTE, None)
+        if choice is not None:
+            session.remember(choice)
 
 
 def on_logout(sender: Any, request: Any, user: Any, **kwargs: Any) -> None:

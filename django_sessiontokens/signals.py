@@ -36,6 +36,14 @@ session_reuse_detected = Signal()
 #: kwargs: ip: str, count: int, request: HttpRequest | None
 session_guessing_detected = Signal()
 
+#: A user signed in from a device not seen for them recently
+#: (``SESSIONTOKENS_NEW_DEVICE_ALERT``; the rule: ``core.new_device``). Sent
+#: whether or not the alert email was sent, at most once a day per device.
+#: kwargs: public_id: str, user_id: str, user: the user, device: str (as
+#: shown, e.g. "Firefox 120 on Windows"), ip: str | None, location: dict
+#: ("city", "country", "country_code") | None, emailed: bool,
+#: request: HttpRequest | None
+session_new_device = Signal()
 #: A session was bound to a device key (DBSC registration succeeded).
 #: kwargs: public_id: str, user_id: str | None, algorithm: "ES256" | "RS256",
 #: request: HttpRequest | None

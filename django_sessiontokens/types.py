@@ -23,6 +23,8 @@ UPDATABLE = frozenset(
         "expires_at",
         "ip",
         "user_agent",
+        "impersonator_id",
+        "remembered",
     }
 )
 
@@ -50,6 +52,9 @@ class SessionRecord:
     authenticated_at: datetime | None = None
     ip: str | None = None
     user_agent: str = ""
+    #: "Keep me signed in": the remembered limits apply (only ever set on a
+    #: signed-in session; ``django_sessiontokens.remember``).
+    remembered: bool = False
     #: Periodic rotation: hashes of earlier secrets, newest first, separated by
     #: spaces (the first is the immediate predecessor, honoured for the grace
     #: window; older ones mean theft), when the last rotation happened, and
@@ -60,6 +65,9 @@ class SessionRecord:
     #: Incremented by the database on every write (cached copies carry the
     #: version they were made from).
     version: int = 0
+    #: The pk (as a string) of the user acting as ``user_id`` through an
+    #: impersonation tool (``SESSIONTOKENS_IMPERSONATOR_SESSION_KEY``).
+    impersonator_id: str | None = None
 
     def __repr__(self) -> str:
         return f"<SessionRecord {self.public_id} user={self.user_id}>"
@@ -124,6 +132,10 @@ class SessionInfo:
     user_agent: str
     #: Was it alive when listed?
     active: bool = True
+    #: Who is really acting, when someone impersonates ``user_id``.
+    impersonator_id: str | None = None
+    #: "Keep me signed in": the remembered limits apply.
+    remembered: bool = False
 
     @property
     def is_active(self) -> bool:

@@ -36,9 +36,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt, csrf_protect
 from django.views.decorators.http import require_GET
 
-from django_sessiontokens import devices, services
+from django_sessiontokens import devices, impersonation, location, reauth, services
 from django_sessiontokens.core import tokens
-from django_sessiontokens.exceptions import StoreUnavailable
+from django_sessiontokens.exceptions import ReauthenticationRequired, StoreUnavailable
 from django_sessiontokens.services import Actor, Reason, SessionInfo, bindings
 from django_sessiontokens.templatetags.sessiontokens import ago
 
@@ -54,12 +54,19 @@ class SessionRow:
     current: bool
     device: devices.DeviceInfo
     now: datetime
+    #: The user impersonating the session's user, if any.
+    impersonator: Any = None
     #: Bound to its device's key (DBSC).
     device_bound: bool = False
 
     @property
     def public_id(self) -> str:
         return self.info.public_id
+
+    @property
+    def location(self) -> location.Location | None:
+        """Looked up when shown (cached per process)."""
+        return location.locate(self.info.ip)
 
     @property
     def created(self) -> datetime:
@@ -84,7 +91,7 @@ class SessionRow:
         return timeuntil(self.info.expires_at, self.now, depth=1)
 
     def as_json(self) -> dict[str, Any]:
-        info = self.info
+        info, where = self.info, self.location
         return {
             "id": info.public_id,
             "current": self.current,
@@ -96,6 +103,7 @@ class SessionRow:
             "expires": info.expires_at.isoformat(),
             "ip": info.ip,
             "user_agent": info.user_agent,
+            "remembered": info.remembered,
             "device_bound": self.device_bound,
             "device": {
                 "label": self.device.label,
@@ -103,6 +111,10 @@ class SessionRow:
                 "os": self.device.os,
                 "kind": self.device.kind,
             },
+            "location": where.as_json() if where else None,
+            "impersonated_by": (
+                self.impersonator.get_username() if self.impersonator else None
+            ),
         }
 
 
@@ -117,6 +129,7 @@ def session_rows(request: HttpRequest) -> list[SessionRow]:
     current = current_public_id(request)
     now = timezone.now()
     infos = services.list_user_sessions(request.user)
+    impersonators = impersonation.users(info.impersonator_id for info in infos)
     bound = bindings.bound_ids([info.public_id for info in infos])
     rows = [
         SessionRow(
@@ -124,6 +137,7 @@ def session_rows(request: HttpRequest) -> list[SessionRow]:
             current=info.public_id == current,
             device=devices.describe(info.user_agent),
             now=now,
+            impersonator=impersonators.get(info.impersonator_id or ""),
             device_bound=info.public_id in bound,
         )
         for info in infos
@@ -136,7 +150,10 @@ def session_rows(request: HttpRequest) -> list[SessionRow]:
 def end_own(request: HttpRequest, public_id: str) -> bool | None:
     """End one of the user's sessions: ``None`` when it is not theirs (or
     not live), else whether the request's own session was ended (then the
-    user has been signed out)."""
+    user has been signed out). Ending another one may need a recent sign-in
+    (``reauth.require``: ``ReauthenticationRequired``)."""
+    if public_id != current_public_id(request):
+        reauth.require(request)
     ended = services.end_session(
         public_id,
         user=request.user,
@@ -154,6 +171,8 @@ def end_own(request: HttpRequest, public_id: str) -> bool | None:
 
 
 def end_others(request: HttpRequest) -> list[SessionInfo]:
+    """End the user's other sessions (``reauth.require`` first)."""
+    reauth.require(request)
     return services.end_user_sessions(
         request.user,
         except_=request.session,
@@ -208,9 +227,16 @@ def _signed_out_redirect() -> HttpResponseRedirect:
 def end_session(request: HttpRequest, public_id: str) -> HttpResponseBase:
     if not tokens.is_public_id(public_id):
         raise Http404
-    signed_out = end_own(request, public_id)
+    refused = reauth.confirm(request)
+    if refused is not None:
+        return refused
+    try:
+        signed_out = end_own(request, public_id)
+    except ReauthenticationRequired:
+        return reauth.page(request)
     if signed_out is None:
         raise Http404
+    reauth.finish(request)
     if signed_out:
         return _signed_out_redirect()
     messages.success(request, _("That session was signed out."), fail_silently=True)
@@ -222,7 +248,14 @@ def end_session(request: HttpRequest, public_id: str) -> HttpResponseBase:
 @login_required
 @post_only
 def end_other_sessions(request: HttpRequest) -> HttpResponseBase:
-    count = len(end_others(request))
+    refused = reauth.confirm(request)
+    if refused is not None:
+        return refused
+    try:
+        count = len(end_others(request))
+    except ReauthenticationRequired:
+        return reauth.page(request)
+    reauth.finish(request)
     if count:
         text = ngettext(
             "%(count)d other session was signed out.",
@@ -306,6 +339,8 @@ def api_view(*methods: str) -> Callable[[View], View]:
                 return wrapped(request, *args, **kwargs)
             except StoreUnavailable as exc:
                 return _unavailable(request, exc)
+            except ReauthenticationRequired as exc:
+                return reauth.api_answer(exc)
 
         return csrf_exempt(never_cache(answering_json))
 

@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_sessiontokens",
+    # Impersonation (tests/test_impersonation.py): its views and templates.
+    "hijack",
 ]
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -4,8 +4,9 @@ import logging
 from datetime import timedelta
 
 import pytest
-from django.db import DatabaseError
+from django.db import DatabaseError, connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from django_sessiontokens import services
@@ -74,8 +75,11 @@ def test_periodic_rotation_and_privilege_change(
         client.get("/whoami/")
         client.force_login(user)  # signing in again: a new session
 
-    assert events(public_id=first) == [("rotated", "periodic", "system")]
-    rotated = SessionEvent.objects.get(public_id=first)
+    assert events(public_id=first) == [
+        ("created", "login", "user"),
+        ("rotated", "periodic", "system"),
+    ]
+    rotated = SessionEvent.objects.get(public_id=first, kind="rotated")
     assert rotated.previous_public_id == first  # same session, new secret
     assert rotated.user == user
 
@@ -111,12 +115,50 @@ def test_many_ended_at_once_is_one_insert(
     ids = [public_id(client) for client in clients]
     records = [services.get_store().get(pid) for pid in ids]
 
-    with django_assert_num_queries(1), commit():
+    SessionEvent.objects.all().delete()
+    with CaptureQueriesContext(connection) as queries, commit():
         audit.record_ended(records, reason="revoked", actor="admin", ended_by=None)
 
+    # Inside the test's transaction the INSERT has a savepoint of its own.
+    statements = [query["sql"].split()[0] for query in queries.captured_queries]
+    assert statements == ["SAVEPOINT", "INSERT", "RELEASE"]
     assert sorted(SessionEvent.objects.values_list("public_id", flat=True)) == sorted(
         ids
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_ending_sessions_is_one_commit_with_its_audit_rows(engine, user, monkeypatch):
+    """On a database engine the deletion and its audit rows commit together
+    (one commit, not two); on Redis the rows are one bulk INSERT."""
+    for _ in range(3):
+        log_in(user)
+    commits = []
+    real_commit = connection.commit
+
+    def commit():
+        commits.append(1)
+        real_commit()
+
+    monkeypatch.setattr(connection, "commit", commit)
+
+    writes = []
+
+    def record_writes(execute, sql, params, many, context):
+        if sql.split()[0] in ("DELETE", "INSERT"):
+            writes.append((sql.split()[0], connection.in_atomic_block))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(record_writes):
+        ended = services.end_user_sessions(user)
+
+    assert len(ended) == 3
+    assert len(commits) == 1
+    if engine.__name__.endswith(".redis"):
+        assert writes == [("INSERT", True)]
+    else:
+        assert writes == [("DELETE", True), ("INSERT", True)]
+    assert SessionEvent.objects.filter(kind="ended", user=user).count() == 3
 
 
 def test_token_reuse(engine, user, commit):
@@ -126,6 +168,7 @@ def test_token_reuse(engine, user, commit):
         services.report_reuse(record)
 
     assert events(public_id=record.public_id) == [
+        ("created", "login", "user"),
         ("ended", "token_reuse", "system"),
         ("reuse_detected", "", "system"),
     ]
@@ -185,6 +228,7 @@ def test_kinds_match_the_model_choices():
         audit.ROTATED,
         audit.ENDED,
         audit.REUSE_DETECTED,
+        audit.NEW_DEVICE,
         audit.BOUND,
         audit.BINDING_REFUSED,
     } == set(SessionEvent.Kind.values)

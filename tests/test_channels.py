@@ -23,7 +23,7 @@ from django_sessiontokens.channels import (  # noqa: E402
     CLOSE_CODE,
     CLOSE_REASON,
 )
-from django_sessiontokens.conf import DEFAULTS  # noqa: E402
+from django_sessiontokens.defaults import DEFAULTS  # noqa: E402
 from tests.asgi_server import AsgiServer, Browser, prepare_database, server_env  # noqa: E402
 from tests.conftest import ENGINES, REDIS_ENGINES, _require  # noqa: E402
 

@@ -68,6 +68,32 @@ BAD = [
     ({"SESSIONTOKENS_ROTATION_GRACE": "soon"}, "E014"),
     ({"SESSIONTOKENS_INVALID_TOKEN_LIMIT": 0}, "E015"),
     ({"SESSIONTOKENS_MAX_SESSIONS_PER_USER": 0}, "E016"),
+    ({"SESSIONTOKENS_REMEMBERED_IDLE_TIMEOUT": 0}, "E045"),
+    ({"SESSIONTOKENS_REMEMBERED_ABSOLUTE_TIMEOUT": "30 days"}, "E045"),
+    (
+        {
+            "SESSIONTOKENS_REMEMBERED_IDLE_TIMEOUT": timedelta(days=40),
+            "SESSIONTOKENS_REMEMBERED_ABSOLUTE_TIMEOUT": timedelta(days=30),
+        },
+        "E046",
+    ),
+    (
+        {
+            "SESSIONTOKENS_REMEMBERED_IDLE_TIMEOUT": 7200,
+            "SESSIONTOKENS_TOUCH_INTERVAL": 7200,
+            "SESSIONTOKENS_IDLE_TIMEOUT": None,
+        },
+        "E047",
+    ),
+    ({"SESSIONTOKENS_REAUTH_TO_END_SESSIONS": -1}, "E048"),
+    (
+        {
+            "SESSIONTOKENS_REMEMBERED_IDLE_TIMEOUT": None,
+            "SESSIONTOKENS_REMEMBERED_ABSOLUTE_TIMEOUT": None,
+        },
+        "W018",
+    ),
+    ({"SESSIONTOKENS_REMEMBERED_ABSOLUTE_TIMEOUT": 3600}, "W019"),
     ({"SESSIONTOKENS_CACHE_CHECK_INTERVAL": 120}, "E023"),
     ({"SESSIONTOKENS_CACHE_CHECK_INTERVAL": None}, "E023"),
     ({"SESSIONTOKENS_AUDIT": "yes"}, "E017"),
@@ -127,6 +153,23 @@ BAD = [
         "W012",
     ),
 ]
+BAD += [
+    ({"SESSIONTOKENS_NEW_DEVICE_ALERT": "sms"}, "E040"),
+    ({"SESSIONTOKENS_NEW_DEVICE_ALERT": 1}, "E040"),
+    ({"SESSIONTOKENS_NEW_DEVICE_WINDOW": 0}, "E044"),
+    ({"SESSIONTOKENS_NEW_DEVICE_WINDOW": "a month"}, "E044"),
+    ({"SESSIONTOKENS_GEOIP": "/no/such/GeoLite2-City.mmdb"}, "E041"),
+    ({"SESSIONTOKENS_GEOIP": __file__}, "E041"),
+    ({"SESSIONTOKENS_IMPERSONATOR_SESSION_KEY": ["hijack_history"]}, "E043"),
+    ({"SESSIONTOKENS_NEW_DEVICE_ALERT": True, "SESSIONTOKENS_AUDIT": False}, "W016"),
+    (
+        {
+            "SESSIONTOKENS_NEW_DEVICE_ALERT": True,
+            "ROOT_URLCONF": "tests.urls_without_sessions",
+        },
+        "W015",
+    ),
+]
 DEPLOY = [
     ({"SESSION_COOKIE_SECURE": False}, "W001"),
     ({"SESSION_COOKIE_HTTPONLY": False}, "W002"),
@@ -168,6 +211,8 @@ def test_the_documented_ids_are_the_ids_the_checks_emit(settings):
     emitted |= {f"sessiontokens.{w}" for w in ("W004",) if django.VERSION >= (5, 1)}
     # With allauth.usersessions installed: tests/allauth_cases.py.
     emitted |= {"sessiontokens.W005", "sessiontokens.W006", "sessiontokens.W007"}
+    # geoip2 missing, and a real database with RECORD_IP "none": test_location.py.
+    emitted |= {"sessiontokens.E042", "sessiontokens.W017"}
     # Without the cryptography package: test_dbsc_needs_cryptography.
     emitted |= {"sessiontokens.E038"}
     documented = documented_ids()
@@ -177,7 +222,7 @@ def test_the_documented_ids_are_the_ids_the_checks_emit(settings):
 
 
 def test_every_setting_has_a_check_case():
-    from django_sessiontokens.conf import DEFAULTS
+    from django_sessiontokens.defaults import DEFAULTS
 
     covered = {
         name.removeprefix("SESSIONTOKENS_")

@@ -2,7 +2,8 @@ from datetime import timedelta
 
 import pytest
 
-from django_sessiontokens.conf import DEFAULTS, conf, seconds
+from django_sessiontokens.conf import conf, seconds
+from django_sessiontokens.defaults import DEFAULTS
 
 
 def test_defaults_match_nist_aal2():

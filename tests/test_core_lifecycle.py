@@ -19,9 +19,11 @@ def limits(settings):
     settings.SESSIONTOKENS_ABSOLUTE_TIMEOUT = 86400
     settings.SESSIONTOKENS_ROTATE_INTERVAL = 900
     settings.SESSION_COOKIE_AGE = 1800
+    settings.SESSIONTOKENS_REMEMBERED_IDLE_TIMEOUT = None
+    settings.SESSIONTOKENS_REMEMBERED_ABSOLUTE_TIMEOUT = 30 * 86400
 
 
-def record_for(token, *, user_id="1", now=T0, **fields):
+def record_for(token, *, user_id="1", now=T0, remembered=False, **fields):
     record = lifecycle.new_record(
         token,
         user_id=user_id,
@@ -31,6 +33,7 @@ def record_for(token, *, user_id="1", now=T0, **fields):
         authenticated_at=None,
         ip="203.0.113.1",
         user_agent="UA",
+        remembered=remembered,
     )
     return record.replace(**fields)
 
@@ -149,9 +152,16 @@ def test_lowered_limits_apply_to_stored_records(settings):
 def test_cutoffs_agree_with_is_alive_on_random_records(settings):
     rng = random.Random(7)
     now = T0 + timedelta(days=2)
-    for idle, absolute in [(3600, 86400), (120, None), (None, 200), (None, None)]:
+    for idle, absolute, r_idle, r_absolute in [
+        (3600, 86400, None, 30 * 86400),
+        (120, None, 7200, None),
+        (None, 200, 600, 86400),
+        (None, None, None, None),
+    ]:
         settings.SESSIONTOKENS_IDLE_TIMEOUT = idle
         settings.SESSIONTOKENS_ABSOLUTE_TIMEOUT = absolute
+        settings.SESSIONTOKENS_REMEMBERED_IDLE_TIMEOUT = r_idle
+        settings.SESSIONTOKENS_REMEMBERED_ABSOLUTE_TIMEOUT = r_absolute
         cutoffs = policy.cutoffs(now)
         for _ in range(500):
             created = now - timedelta(seconds=rng.randint(0, 3 * 86400))
@@ -166,5 +176,51 @@ def test_cutoffs_agree_with_is_alive_on_random_records(settings):
                 expires_at=now + timedelta(seconds=rng.randint(-3600, 3600)),
                 user_id=user,
                 authenticated_at=authenticated,
+                remembered=bool(user) and rng.random() < 0.5,
             )
             assert cutoffs.expired(record) is not policy.is_alive(record, now)
+
+
+def test_a_remembered_record_follows_the_remembered_limits(settings):
+    token = tokens.new_token("1")
+    kept = record_for(token, remembered=True)
+    assert kept.remembered
+    assert kept.expires_at == T0 + timedelta(days=30)  # no idle limit
+    ordinary = record_for(token)
+    assert ordinary.expires_at == T0 + timedelta(hours=1)
+    later = T0 + timedelta(days=3)
+    assert policy.is_alive(kept, later) and not policy.is_alive(ordinary, later)
+    settings.SESSIONTOKENS_REMEMBERED_ABSOLUTE_TIMEOUT = 2 * 86400  # lowered
+    assert not policy.is_alive(kept, later)
+    assert policy.ends_at(kept) == T0 + timedelta(days=2)
+    assert policy.is_alive(ordinary, T0 + timedelta(minutes=30))  # unaffected
+    settings.SESSIONTOKENS_REMEMBERED_IDLE_TIMEOUT = 600
+    assert policy.ends_at(kept) == T0 + timedelta(minutes=10)
+    assert policy.cutoffs(later).expired(kept)
+
+
+def test_only_a_signed_in_record_is_remembered():
+    anonymous = record_for(tokens.new_token(), user_id=None, remembered=True)
+    assert not anonymous.remembered
+    assert anonymous.expires_at == T0 + timedelta(seconds=1800)
+
+
+def test_save_changes_carry_the_remembered_flag():
+    record = record_for(tokens.new_token("1"))
+    args = dict(
+        user_id="1",
+        authenticated_now=False,
+        data="{}",
+        custom=None,
+        interval=60,
+        ip="203.0.113.1",
+        user_agent="UA",
+    )
+    kept = lifecycle.save_changes(record, T0, **args, remembered=True)
+    assert kept["remembered"] is True
+    assert kept["expires_at"] == T0 + timedelta(days=30)
+    assert "remembered" not in lifecycle.save_changes(record, T0, **args)
+    signed_out = lifecycle.save_changes(
+        record.replace(remembered=True), T0, **{**args, "user_id": None}
+    )
+    assert signed_out["remembered"] is False

@@ -24,21 +24,24 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db(transaction=True)
 
 MINUTE = timedelta(minutes=1)
-#: Lowered limits (seconds): idle, absolute, anonymous (SESSION_COOKIE_AGE).
+#: Lowered limits (seconds): idle, absolute, anonymous (SESSION_COOKIE_AGE),
+#: remembered idle, remembered absolute.
 LIMITS = [
-    (3600, 86400, 1209600),  # the defaults of the test settings
-    (120, 600, 300),  # everything lowered: each bound finds sessions
-    (None, 900, 60),  # no idle limit
-    (600, None, 1800),  # no absolute limit
+    (3600, 86400, 1209600, None, 30 * 86400),  # the defaults of the test settings
+    (120, 600, 300, 300, 900),  # everything lowered: each bound finds sessions
+    (None, 900, 60, 600, None),  # no idle limit; remembered: no absolute
+    (600, None, 1800, None, 1500),  # no absolute limit
 ]
 
 
 @pytest.fixture
 def limits(request, settings):
-    idle, absolute, anonymous = request.param
+    idle, absolute, anonymous, remembered_idle, remembered_absolute = request.param
     settings.SESSIONTOKENS_IDLE_TIMEOUT = idle
     settings.SESSIONTOKENS_ABSOLUTE_TIMEOUT = absolute
     settings.SESSION_COOKIE_AGE = anonymous
+    settings.SESSIONTOKENS_REMEMBERED_IDLE_TIMEOUT = remembered_idle
+    settings.SESSIONTOKENS_REMEMBERED_ABSOLUTE_TIMEOUT = remembered_absolute
     return request.param
 
 
@@ -47,15 +50,24 @@ def table_sql(sql: str) -> bool:
 
 
 def variety(now, users, *, ties: bool = False) -> list[SessionRecord]:
-    """Records over every combination of signed in / anonymous, never
-    authenticated, and ages of creation, authentication, activity and
+    """Records over every combination of signed in / anonymous, remembered
+    or not, never authenticated, and ages of creation, authentication, activity and
     stored end around each bound. With ``ties``, many share each time."""
     ages = [0, 1, 3, 9, 11, 59, 61, 299, 301, 599, 601, 899, 901, 1500, 20000]
     records = []
     combinations = itertools.product(
-        [None, *users], [False, True], ages[::2], ages[::3], [-5, 30, 100000]
+        [None, *users],
+        [False, True],
+        [False, True],
+        ages[::2],
+        ages[::3],
+        [-5, 30, 100000],
     )
-    for n, (user, never_auth, created, activity, ends) in enumerate(combinations):
+    for n, (user, remembered, never_auth, created, activity, ends) in enumerate(
+        combinations
+    ):
+        if remembered and user is None:
+            continue  # only a signed-in session is remembered
         created_at = now - timedelta(seconds=created)
         last_activity = max(created_at, now - timedelta(seconds=activity))
         if not ties:
@@ -74,6 +86,7 @@ def variety(now, users, *, ties: bool = False) -> list[SessionRecord]:
                 expires_at=now + timedelta(seconds=ends),
                 user_id=str(user.pk) if user else None,
                 authenticated_at=authenticated_at,
+                remembered=remembered,
             )
         )
     return records
@@ -207,6 +220,7 @@ def test_statements_per_pass(clock, settings):
     settings.SESSIONTOKENS_IDLE_TIMEOUT = 120
     settings.SESSIONTOKENS_ABSOLUTE_TIMEOUT = None
     settings.SESSION_COOKIE_AGE = 300
+    settings.SESSIONTOKENS_REMEMBERED_ABSOLUTE_TIMEOUT = None
     store = DatabaseStore()
     now = timezone.now()
     user = UserFactory()
@@ -240,16 +254,25 @@ def index_of(step) -> str:
     if step.key == "expires_at":
         return "expires_at"
     if step.key == "last_activity":
-        return "sessiontokens_activity" if step.signed_in else "sessiontokens_anonymous"
-    return {"authenticated_at": "sessiontokens_authenticated"}.get(
-        step.key, "sessiontokens_created"
-    )
+        if not step.signed_in:
+            return "sessiontokens_anonymous"
+        return (
+            "sessiontokens_remembered_idle" if step.remembered else "sessiontokens_idle"
+        )
+    if step.key == "authenticated_at":
+        if step.remembered:
+            return "sessiontokens_remembered"
+        return "sessiontokens_authenticated"
+    return "sessiontokens_created"
 
 
-def test_the_plan_walks_the_pass_index_without_statistics(clock):
+def test_the_plan_walks_the_pass_index_without_statistics(clock, settings):
     """The quiet purge's statement uses the pass's index on a table that
-    has never been analyzed (PostgreSQL: the index plan is forced)."""
+    has never been analyzed (PostgreSQL: the index plan is forced); each
+    kind of signed-in session (remembered or not) has its own."""
+    settings.SESSIONTOKENS_REMEMBERED_IDLE_TIMEOUT = 7 * 86400
     cutoffs = policy.cutoffs(timezone.now())
+    assert len({index_of(step) for step in passes(cutoffs)}) == 7
     sql = db_sql.table_sql(connection)
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":

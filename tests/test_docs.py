@@ -1,10 +1,11 @@
-"""The settings reference documents exactly the settings ``conf.py`` defines,
+"""The settings reference documents exactly the settings ``defaults.py`` defines,
 with their defaults, and the checks reference every check id."""
 
 import re
 from pathlib import Path
 
-from django_sessiontokens.conf import DEFAULTS, PREFIX
+from django_sessiontokens.conf import PREFIX
+from django_sessiontokens.defaults import DEFAULTS
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 CHECKS_CODE = Path(__file__).resolve().parent.parent / "django_sessiontokens" / "checks"

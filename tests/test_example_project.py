@@ -25,11 +25,16 @@ page = alice.get("/").content.decode()
 assert "Sign in" in page and "/sessions/" in page, page
 page = alice.get("/sessions/")
 assert page.status_code == 302 and page["Location"] == "/login/?next=/sessions/"
-assert "demo-password-1" in alice.get("/login/").content.decode()
-response = alice.post("/login/", {"username": "alice", "password": "demo-password-1"})
+page = alice.get("/login/").content.decode()
+assert "demo-password-1" in page and 'name="remember"' in page, page
+assert "Keep me signed in" in page, page
+response = alice.post(
+    "/login/", {"username": "alice", "password": "demo-password-1", "remember": "on"}
+)
 assert response.status_code == 302, response.content
 # Device-bound sessions are on: signing in offers registration.
 assert "challenge=" in response["Secure-Session-Registration"], response.headers
+assert int(response.cookies["sessionid"]["max-age"]) > 29 * 86400
 public_id = alice.cookies["sessionid"].value.split(".")[0]
 page = alice.get("/").content.decode()
 assert "Hello, Alice" in page and public_id in page, page
@@ -39,7 +44,28 @@ assert "This session is not bound to a device" in page, page
 assert "This session is bound to this device" not in page, page
 page = alice.get("/sessions/").content.decode()
 assert "This device" in page and "/sessions/" in page, page
-assert alice.get("/sessions/api/").json()["sessions"][0]["id"] == public_id
+assert "Kept signed in" in page, page
+listed = alice.get("/sessions/api/").json()["sessions"][0]
+assert listed["id"] == public_id and listed["remembered"] is True
+# The bundled demo location database covers runserver's loopback address
+# (used when geoip2 is installed: not by the bare wheel of test_packaging).
+import importlib.util
+
+if importlib.util.find_spec("geoip2") is not None:
+    assert "Berlin, Germany" in page, page
+    assert alice.get("/sessions/api/").json()["sessions"][0]["location"] == {
+        "city": "Berlin", "country": "Germany", "country_code": "DE"
+    }
+    print("located")
+# Alice's first sign-in sent nothing; another browser is a new device, and
+# the console email backend prints the alert.
+CHROME = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/124.0.0.0 Safari/537.36"
+)
+chrome = Client(HTTP_HOST="localhost", HTTP_USER_AGENT=CHROME)
+response = chrome.post("/login/", {"username": "alice", "password": "demo-password-1"})
+assert response.status_code == 302, response.content
 
 admin = Client(HTTP_HOST="localhost")
 response = admin.post(
@@ -122,6 +148,11 @@ def test_migrate_and_demo_users_twice(tmp_path):
     assert users(tmp_path) == created  # nothing changed, passwords included
     browse = manage("shell", "-c", BROWSE, tmp_path=tmp_path)
     assert browse.stdout.strip().endswith("browsed")
+    assert "located" in browse.stdout.splitlines()
+    (alert,) = browse.stdout.split("Subject: ")[1:]
+    assert alert.startswith("New sign-in to your account")
+    assert "Chrome 124 on Linux" in alert and "Berlin, Germany" in alert
+    assert "http://localhost/sessions/" in alert
 
 
 def test_the_scripts_install_only_when_pyproject_changes(tmp_path):

@@ -1,6 +1,8 @@
 """A limit lowered in the settings applies to existing sessions at once, on
 every path: load, the JSON API, the "your sessions" page, the admin list,
-``listsessions``, the concurrent-session limit and ``purgesessions``."""
+``listsessions``, the concurrent-session limit and ``purgesessions``; the
+remembered limits apply to remembered sessions only, the others to the
+others only."""
 
 import io
 from datetime import timedelta
@@ -19,7 +21,25 @@ LIMITS = {
     # setting: (value before, value after, how long the stale session idles)
     "idle": ("SESSIONTOKENS_IDLE_TIMEOUT", 3600, 120),
     "absolute": ("SESSIONTOKENS_ABSOLUTE_TIMEOUT", 86400, 200),
+    # Remembered ("keep me signed in"): the stale session is remembered, the
+    # fresh one is an ordinary session signed in at the same time (and as
+    # active), which the lowered remembered limit must leave alone.
+    "remembered_idle": ("SESSIONTOKENS_REMEMBERED_IDLE_TIMEOUT", 3600, 120),
+    "remembered_absolute": (
+        "SESSIONTOKENS_REMEMBERED_ABSOLUTE_TIMEOUT",
+        30 * 86400,
+        200,
+    ),
 }
+
+
+def sign_in_remembered(user, ip):
+    from django.test import Client
+
+    client = Client(REMOTE_ADDR=ip)
+    query = {"username": user.username, "remember": "1"}
+    assert client.get("/sign-in/", query).status_code == 200
+    return client
 
 
 def run(*args):
@@ -37,12 +57,20 @@ def lowered(request, engine, settings, clock):
     setattr(settings, name, before)
     settings.SESSIONTOKENS_TOUCH_INTERVAL = 30
     alice = UserFactory(username="alice")
-    stale = sign_in(alice, ip="203.0.113.1")
+    kept = request.param.startswith("remembered")
+    if kept:
+        stale = sign_in_remembered(alice, ip="203.0.113.1")
+        fresh = sign_in(alice, ip="203.0.113.2")
+    else:
+        stale = sign_in(alice, ip="203.0.113.1")
     clock.shift(timedelta(seconds=240))
-    if request.param == "absolute":
+    if request.param.endswith("absolute"):
         assert signed_in_as(stale) == "alice"  # active: only absolute is past
+        if kept:
+            assert signed_in_as(fresh) == "alice"
     clock.shift(timedelta(seconds=60))
-    fresh = sign_in(alice, ip="203.0.113.2")
+    if not kept:
+        fresh = sign_in(alice, ip="203.0.113.2")
     viewer = sign_in(StaffFactory(is_superuser=True), ip="198.51.100.1")
     setattr(settings, name, after)
     return {

@@ -42,6 +42,38 @@ def test_anonymous_sessions_follow_cookie_age():
     assert end(limits=limits, authenticated_at=None) == T0 + timedelta(seconds=1209600)
 
 
+def test_remembered_sessions_have_limits_of_their_own():
+    args = dict(idle=3600, absolute=86400, anonymous=1209600)
+    kept = policy.limits(
+        authenticated=True,
+        remembered=True,
+        remembered_idle=None,
+        remembered_absolute=30 * 86400,
+        **args,
+    )
+    assert kept == policy.Limits(idle=None, absolute=30 * 86400)
+    assert policy.limits(authenticated=True, remembered=False, **args) == SIGNED_IN
+    # An anonymous session is never remembered.
+    assert policy.limits(
+        authenticated=False, remembered=True, remembered_idle=5, **args
+    ) == policy.Limits(idle=1209600, absolute=None)
+    late = T0 + timedelta(days=20)
+    assert end(limits=kept, last_activity=late) == T0 + timedelta(days=30)
+
+
+def test_cutoffs_bounds_by_kind():
+    cutoffs = policy.Cutoffs(
+        now=T0,
+        idle=T0 - timedelta(hours=1),
+        absolute=T0 - timedelta(days=1),
+        anonymous=None,
+        remembered_idle=None,
+        remembered_absolute=T0 - timedelta(days=30),
+    )
+    assert cutoffs.bounds(False) == (cutoffs.idle, cutoffs.absolute)
+    assert cutoffs.bounds(True) == (None, cutoffs.remembered_absolute)
+
+
 @pytest.mark.parametrize(
     ("custom", "expected"),
     [

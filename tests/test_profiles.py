@@ -9,7 +9,8 @@ import pytest
 from django.core import checks
 from django.test import Client
 
-from django_sessiontokens.conf import PROFILES, conf
+from django_sessiontokens.conf import conf
+from django_sessiontokens.defaults import PROFILES
 
 pytestmark = pytest.mark.django_db
 HOUR = 3600

@@ -179,3 +179,32 @@ def test_a_lowered_limit_is_purged_by_range_on_the_cluster(rc, user, settings):
     assert [r.public_id for r in store.all()] == [keep.public_id]
     assert rc.zcard("sessiontokens:{all}:anon") == 0
     assert rc.zcard("sessiontokens:{all}:activity") == 1
+
+
+def test_remembered_sessions_on_the_cluster(rc, user, settings):
+    """The follow-up pipelines keep remembered sessions in their own sets;
+    the remembered bounds purge them, the ordinary ones leave them alone."""
+    from tests.test_redis_store import make
+
+    store = store_level(rc)
+    now = timezone.now()
+    idle = timedelta(hours=2)
+    kept = make(str(user.pk), last_activity=now - idle, remembered=True)
+    ordinary = make(str(user.pk), last_activity=now - idle)
+    for record in (kept, ordinary):
+        store.create(record)
+    assert rc.zcard("sessiontokens:{all}:ractivity") == 1
+    assert rc.zcard("sessiontokens:{all}:rauth") == 1
+    assert rc.zcard("sessiontokens:{all}:activity") == 1
+    settings.SESSIONTOKENS_IDLE_TIMEOUT = 3600
+    settings.SESSIONTOKENS_REMEMBERED_IDLE_TIMEOUT = None
+    cut = cutoffs(timezone.now())
+    assert [r.public_id for r in store.search(cut)[1]] == [kept.public_id]
+    removed = {r.public_id for b in store.purge_expired(cut, batch_size=10) for r in b}
+    assert removed == {ordinary.public_id}
+    settings.SESSIONTOKENS_REMEMBERED_IDLE_TIMEOUT = 3600
+    cut = cutoffs(timezone.now())
+    assert store.count_expired(cut) == 1
+    assert sum(store.purge_expired_quietly(cut, batch_size=10)) == 1
+    assert rc.zcard("sessiontokens:{all}:ractivity") == 0
+    assert keys(rc, "sessiontokens:*:s:*") == []

@@ -136,3 +136,26 @@ def test_djangos_cache_engine_costs_one_and_three(settings, redis_client, user):
     with redis_round_trips() as writes:
         assert c.get("/set/?key=a&value=b").status_code == 200
     assert (len(reads), len(writes)) == (1, 3)
+
+
+@pytest.mark.parametrize("engine_name", ["db", "redis", "cached_db"])
+def test_a_remembered_read_costs_what_any_read_costs(
+    settings, redis_client, user, engine_name
+):
+    """A remembered session's read: one Redis call (redis, warm cached_db)
+    or one SQL query (db), and no write, as for any signed-in read."""
+    settings.SESSION_ENGINE = f"django_sessiontokens.backends.{engine_name}"
+    c = Client()
+    query = {"username": user.username, "remember": "1"}
+    assert c.get("/sign-in/", query).status_code == 200
+    assert c.get("/whoami/").json()["user"] == user.username  # warm up
+    with redis_round_trips() as sent, CaptureQueriesContext(connection) as ctx:
+        response = c.get("/whoami/")
+    assert response.json()["user"] == user.username
+    assert "sessionid" not in response.cookies
+    sql = session_sql(ctx.captured_queries)
+    if engine_name == "db":
+        assert (len(sent), len(sql)) == (0, 1)
+        assert sql[0].lstrip().upper().startswith("SELECT")
+    else:
+        assert (len(sent), len(sql)) == (1, 0)

@@ -7,7 +7,9 @@ from tests import views
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("sessions/", include("django_sessiontokens.urls")),
+    path("hijack/", include("hijack.urls")),
     path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("remember-login/", views.RememberLoginView.as_view()),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path(
         "password/",

@@ -9,11 +9,14 @@ from django.contrib.auth import (
     get_user_model,
     login,
 )
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import LoginView
 from django.http import HttpResponse, HttpResponseRedirect, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
 import django_sessiontokens
 from django_sessiontokens import services
+from django_sessiontokens.forms import RememberMeFormMixin
 
 
 def messages_shown(request):
@@ -74,8 +77,16 @@ def plain(request):
 
 @csrf_exempt
 def sign_in(request):
+    """``?remember=1`` / ``0`` marks the sign-in remembered or not, before
+    ``login()`` (``?remember_after=``: after it)."""
+    from django_sessiontokens import remember
+
     user = get_user_model().objects.get(username=request.GET["username"])
+    if "remember" in request.GET:
+        remember(request, request.GET["remember"] == "1")
     login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    if "remember_after" in request.GET:
+        remember(request, request.GET["remember_after"] == "1")
     return HttpResponse("signed in")
 
 
@@ -135,6 +146,17 @@ def in_flight(request):
         InFlight.pause()
     request.session["touched"] = True
     return HttpResponse("done")
+
+
+class RememberForm(RememberMeFormMixin, AuthenticationForm):
+    pass
+
+
+class RememberLoginView(LoginView):
+    """Django's login view with a "keep me signed in" box."""
+
+    form_class = RememberForm
+    next_page = "/whoami/"
 
 
 @csrf_exempt

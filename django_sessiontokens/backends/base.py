@@ -17,9 +17,10 @@ from django.contrib.auth import SESSION_KEY
 from django.contrib.sessions.backends.base import SessionBase
 from django.utils import timezone
 
-from django_sessiontokens import metrics, services
+from django_sessiontokens import impersonation, metrics, services
 from django_sessiontokens.backends.bound import UNBOUND, BoundMixin
 from django_sessiontokens.backends.compat import AsyncSessionAPI
+from django_sessiontokens.backends.remember import REMEMBER_ATTRIBUTE, RememberMixin
 from django_sessiontokens.backends.rotation import RotationMixin, _Pending
 from django_sessiontokens.backends.serialization import deserialize, serialize
 from django_sessiontokens.conf import conf
@@ -37,8 +38,12 @@ from django_sessiontokens.types import RequestContext, SessionRecord
 
 security_logger = logging.getLogger("django.security.sessiontokens")
 
+__all__ = ["REMEMBER_ATTRIBUTE", "TokenSessionStore"]
 
-class TokenSessionStore(BoundMixin, RotationMixin, AsyncSessionAPI, SessionBase):
+
+class TokenSessionStore(
+    BoundMixin, RememberMixin, RotationMixin, AsyncSessionAPI, SessionBase
+):
     """Engines subclass this and provide ``get_store``."""
 
     store_name: ClassVar[str] = "base"
@@ -214,6 +219,8 @@ class TokenSessionStore(BoundMixin, RotationMixin, AsyncSessionAPI, SessionBase)
             authenticated_at=None if self._authenticated_now else previous,
             ip=ctx.ip,
             user_agent=ctx.user_agent,
+            impersonator_id=impersonation.impersonator_of(data),
+            remembered=self._remembered(data),
         )
 
     def save(self, must_create: bool = False) -> None:
@@ -261,6 +268,8 @@ class TokenSessionStore(BoundMixin, RotationMixin, AsyncSessionAPI, SessionBase)
             interval=conf.TOUCH_INTERVAL,
             ip=ctx.ip,
             user_agent=ctx.user_agent,
+            impersonator_id=impersonation.impersonator_of(data),
+            remembered=self._remembered(data),
         )
         metrics.timed("update", store.update, record.public_id, changes, base=record)
         self._record = record.replace(**changes)
@@ -334,6 +343,7 @@ class TokenSessionStore(BoundMixin, RotationMixin, AsyncSessionAPI, SessionBase)
         super().flush()
         self._record = None
         self._pending = None
+        self._remember = None
 
     @classmethod
     def clear_expired(cls) -> None:
@@ -349,6 +359,7 @@ class TokenSessionStore(BoundMixin, RotationMixin, AsyncSessionAPI, SessionBase)
             authenticated_at = now
         return policy.end_of(
             user_id=user_id,
+            remembered=self._remembered(data),
             last_activity=now,
             authenticated_at=authenticated_at if user_id else None,
             created_at=record.created_at if record else now,

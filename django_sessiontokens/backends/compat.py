@@ -1,7 +1,8 @@
 """The async session API. Django 5.0 added it (``aget``, ``aset``, ...);
 on Django 4.2 ``AsyncSessionAPI`` offers it too. On every version it routes
 the twins whose sync side this app changes (``cycle_key``, ``flush``, the
-expiry API, ``touch``) to that sync side, so they follow the same rules."""
+expiry API and browser-close rule, ``touch``) to that sync side, so they
+follow the same rules."""
 
 from __future__ import annotations
 
@@ -57,9 +58,6 @@ class AsyncSessionAPI:
         async def aset_expiry(self, value: Any) -> None:
             await sync_to_async(self.set_expiry)(value)
 
-        async def aget_expire_at_browser_close(self) -> bool:
-            return await sync_to_async(self.get_expire_at_browser_close)()
-
         async def aexists(self, session_key: str | None) -> bool:
             return await sync_to_async(self.exists)(session_key)
 
@@ -95,3 +93,7 @@ class AsyncSessionAPI:
 
         async def atouch(self) -> bool:
             return await sync_to_async(self.touch)()
+
+        async def aget_expire_at_browser_close(self) -> bool:
+            # A remembered session's cookie is persistent (``RememberMixin``).
+            return await sync_to_async(self.get_expire_at_browser_close)()

@@ -44,6 +44,8 @@ class _Pending:
     previous: str | None
     reason: str
     authenticated_at: datetime | None
+    #: Carried over, except by a sign-in (chosen again at each one).
+    remembered: bool = False
 
 
 class RotationMixin:
@@ -127,6 +129,7 @@ class RotationMixin:
             previous=previous,
             reason=reason,
             authenticated_at=old.authenticated_at if old else None,
+            remembered=old.remembered if old else False,
         )
         self._record = None
         self._session_cache = data
@@ -162,6 +165,8 @@ class RotationMixin:
             self._session_key = tokens.new_token(self._user_id(self._cache())).value
         elif self.session_key is not None:
             self.rotate(reason="login")
+        if self._pending is not None:
+            self._pending.remembered = False  # unless ``remember`` says so
         self.signed_in_now = True
         self.mark_authenticated()
         if conf.MAX_SESSIONS_PER_USER is not None:

@@ -42,6 +42,19 @@ E036      SESSIONTOKENS_DBSC is on but the dbsc-register / dbsc-refresh
           URLs are not routed
 E037      SESSIONTOKENS_DBSC_EXCLUDE is not a list of paths starting with "/"
 E038      SESSIONTOKENS_DBSC is on but the cryptography package is missing
+E040      SESSIONTOKENS_NEW_DEVICE_ALERT is not False, True or "signal"
+E041      SESSIONTOKENS_GEOIP (or GEOIP_PATH) names no MaxMind database
+E042      SESSIONTOKENS_GEOIP (or GEOIP_PATH) is set but geoip2 is missing
+E043      SESSIONTOKENS_IMPERSONATOR_SESSION_KEY is not a string
+E044      SESSIONTOKENS_NEW_DEVICE_WINDOW is not a positive duration
+E045      SESSIONTOKENS_REMEMBERED_IDLE_TIMEOUT / REMEMBERED_ABSOLUTE_TIMEOUT
+          is not a positive number of seconds/timedelta or None
+E046      SESSIONTOKENS_REMEMBERED_IDLE_TIMEOUT is longer than
+          REMEMBERED_ABSOLUTE_TIMEOUT
+E047      SESSIONTOKENS_TOUCH_INTERVAL is not shorter than
+          REMEMBERED_IDLE_TIMEOUT
+E048      SESSIONTOKENS_REAUTH_TO_END_SESSIONS is not a positive number of
+          seconds/timedelta or None
 W001      (deploy) SESSION_COOKIE_SECURE is False
 W002      (deploy) SESSION_COOKIE_HTTPONLY is False
 W003      (deploy) SESSION_COOKIE_SAMESITE is None
@@ -57,6 +70,12 @@ W010      SESSIONTOKENS_DBSC_COOKIE_NAME has no "__Host-" prefix
 W011      SESSIONTOKENS_DBSC_COOKIE_AGE is under 130 s (Chrome then
           refreshes on every request)
 W012      SESSIONTOKENS_DBSC is on with DBSC_ON_SKIPPED = "allow"
+W015      new-device emails are on but the "your sessions" page is not in
+          the URLconf (no link)
+W016      new-device alerts are on but the audit trail is off (no alert)
+W017      a location database is set but SESSIONTOKENS_RECORD_IP is "none"
+W018      remembered sessions have neither an idle nor an absolute limit
+W019      a remembered limit is shorter than the same ordinary limit
 ========  ================================================================
 """
 
@@ -67,6 +86,8 @@ from django.core.checks import register as register_check
 
 from django_sessiontokens.checks.dbsc import check_dbsc
 from django_sessiontokens.checks.deploy import check_deploy
+from django_sessiontokens.checks.features import check_features
+from django_sessiontokens.checks.remember import check_remember
 from django_sessiontokens.checks.setup import (
     check_engine,
     check_headless_rotation,
@@ -98,6 +119,8 @@ ALL_CHECKS = (
     check_usersessions,
     check_headless_rotation,
     check_dbsc,
+    check_features,
+    check_remember,
 )
 
 

@@ -14,7 +14,8 @@ from django.conf import settings
 from django.core.checks import CheckMessage, Error, Warning
 from django.urls import NoReverseMatch, reverse
 
-from django_sessiontokens.conf import DBSC_ANOMALY_CHOICES, DBSC_SKIPPED_CHOICES, conf
+from django_sessiontokens.conf import conf
+from django_sessiontokens.defaults import DBSC_ANOMALY_CHOICES, DBSC_SKIPPED_CHOICES
 
 #: A cookie name Chromium accepts (an RFC 6265 token).
 COOKIE_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")

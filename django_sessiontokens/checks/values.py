@@ -9,14 +9,13 @@ from typing import Any
 from django.core.checks import Error
 
 from django_sessiontokens.checks.setup import _check_redis_client
-from django_sessiontokens.conf import (
+from django_sessiontokens.conf import conf, seconds
+from django_sessiontokens.defaults import (
     BINDING_CHOICES,
     LIMIT_POLICIES,
     PROFILES,
     RECORD_IP_CHOICES,
     USER_AGENT_COLUMN_LENGTH,
-    conf,
-    seconds,
 )
 
 #: Duration settings checked by E004 besides the three above: (name, may

@@ -32,9 +32,9 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from django_sessiontokens import views
+from django_sessiontokens import reauth, views
 from django_sessiontokens.core import tokens
-from django_sessiontokens.exceptions import StoreUnavailable
+from django_sessiontokens.exceptions import ReauthenticationRequired, StoreUnavailable
 
 
 class DeviceSerializer(serializers.Serializer):
@@ -42,6 +42,12 @@ class DeviceSerializer(serializers.Serializer):
     browser = serializers.CharField()
     os = serializers.CharField()
     kind = serializers.CharField()
+
+
+class LocationSerializer(serializers.Serializer):
+    city = serializers.CharField(allow_null=True)
+    country = serializers.CharField(allow_null=True)
+    country_code = serializers.CharField(allow_null=True)
 
 
 class SessionSerializer(serializers.Serializer):
@@ -56,8 +62,11 @@ class SessionSerializer(serializers.Serializer):
     expires = serializers.DateTimeField()
     ip = serializers.CharField(allow_null=True)
     user_agent = serializers.CharField()
+    remembered = serializers.BooleanField()
     device_bound = serializers.BooleanField()
     device = DeviceSerializer()
+    location = LocationSerializer(allow_null=True)
+    impersonated_by = serializers.CharField(allow_null=True)
 
     def to_representation(self, instance: views.SessionRow) -> dict[str, Any]:
         return instance.as_json()
@@ -73,6 +82,8 @@ class SessionViewSet(viewsets.ViewSet):
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, StoreUnavailable):
             return views._unavailable(self.request, exc)
+        if isinstance(exc, ReauthenticationRequired):
+            return reauth.api_answer(exc)
         return super().handle_exception(exc)
 
     def _row(self, request: Request, public_id: str) -> views.SessionRow:

@@ -28,9 +28,9 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 from ninja.security import django_auth
 
-from django_sessiontokens import views
+from django_sessiontokens import reauth, views
 from django_sessiontokens.core import tokens
-from django_sessiontokens.exceptions import StoreUnavailable
+from django_sessiontokens.exceptions import ReauthenticationRequired, StoreUnavailable
 
 
 class DeviceOut(Schema):
@@ -38,6 +38,12 @@ class DeviceOut(Schema):
     browser: str
     os: str
     kind: str
+
+
+class LocationOut(Schema):
+    city: str | None
+    country: str | None
+    country_code: str | None
 
 
 class SessionOut(Schema):
@@ -52,8 +58,11 @@ class SessionOut(Schema):
     expires: str
     ip: str | None
     user_agent: str
+    remembered: bool
     device_bound: bool
     device: DeviceOut
+    location: LocationOut | None = None
+    impersonated_by: str | None = None
 
 
 class SessionList(Schema):
@@ -93,6 +102,8 @@ def _answers_503(view: Callable[..., Any]) -> Callable[..., Any]:
             return view(request, *args, **kwargs)
         except StoreUnavailable as exc:
             return views._unavailable(request, exc)
+        except ReauthenticationRequired as exc:
+            return reauth.api_answer(exc)
 
     return wrapped
 

@@ -89,6 +89,7 @@ def end_of(record: SessionRecord, custom: Any) -> datetime:
     be written) under today's limits and the session's ``set_expiry``."""
     return policy.end_of(
         user_id=record.user_id,
+        remembered=record.remembered,
         last_activity=record.last_activity,
         authenticated_at=record.authenticated_at,
         created_at=record.created_at,
@@ -106,9 +107,12 @@ def new_record(
     authenticated_at: datetime | None,
     ip: str | None,
     user_agent: str | None,
+    impersonator_id: str | None = None,
+    remembered: bool = False,
 ) -> SessionRecord:
     """A record for a new public id. ``authenticated_at`` is carried over by
-    rotations that are not a sign-in; it is ``now`` for a sign-in."""
+    rotations that are not a sign-in; it is ``now`` for a sign-in. Only a
+    signed-in session is remembered."""
     record = SessionRecord(
         public_id=token.public_id,
         secret_hash=token.secret_hash,
@@ -120,7 +124,9 @@ def new_record(
         authenticated_at=(authenticated_at or now) if user_id is not None else None,
         ip=ip,
         user_agent=user_agent or "",
+        remembered=remembered and user_id is not None,
         rotated_at=now,
+        impersonator_id=impersonator_id if user_id is not None else None,
     )
     record.expires_at = end_of(record, custom)
     return record
@@ -168,12 +174,21 @@ def save_changes(
     interval: float,
     ip: str | None,
     user_agent: str | None,
+    impersonator_id: str | None = None,
+    remembered: bool = False,
 ) -> dict[str, Any]:
     """A write of the session's data on the same public id. ``expires_at``
     is included only when it moves (then the cookie is due again)."""
     changes = client_changes(record, ip=ip, user_agent=user_agent)
     if user_id != record.user_id:
         changes["user_id"] = user_id
+    remembered = remembered and user_id is not None
+    if remembered != record.remembered:
+        changes["remembered"] = remembered
+    if user_id is None:
+        impersonator_id = None
+    if impersonator_id != record.impersonator_id:
+        changes["impersonator_id"] = impersonator_id
     if user_id is None:
         if record.authenticated_at is not None:
             changes["authenticated_at"] = None

@@ -9,9 +9,9 @@ listing, a count, the concurrent-session limit and the purge all decide
 * ``ends_at(record)``: when a stored session ends *now*: the earlier of the
   end stored at its last write (``expires_at``: its custom ``set_expiry`` and
   the limits of that time) and the end under today's idle and absolute
-  limits. Lowering a limit therefore applies to existing sessions at once;
-  raising one applies from each session's next write (a session is never
-  revived by a setting);
+  limits (a remembered session's own: "remember me"). Lowering a limit
+  therefore applies to existing sessions at once; raising one applies from
+  each session's next write (a session is never revived by a setting);
 * ``Cutoffs``: the same rule as bounds a store can look up by index or by
   score, without reading every session.
 """
@@ -40,12 +40,19 @@ def limits(
     idle: float | None,
     absolute: float | None,
     anonymous: float,
+    remembered: bool = False,
+    remembered_idle: float | None = None,
+    remembered_absolute: float | None = None,
 ) -> Limits:
-    """Signed-in sessions follow the idle/absolute settings; anonymous ones
-    expire ``SESSION_COOKIE_AGE`` after their last activity."""
-    if authenticated:
-        return Limits(idle=idle, absolute=absolute)
-    return Limits(idle=anonymous, absolute=None)
+    """Signed-in sessions follow the idle/absolute settings, remembered ones
+    ("keep me signed in") the remembered idle/absolute settings; anonymous
+    ones expire ``SESSION_COOKIE_AGE`` after their last activity (an
+    anonymous session is never remembered)."""
+    if not authenticated:
+        return Limits(idle=anonymous, absolute=None)
+    if remembered:
+        return Limits(idle=remembered_idle, absolute=remembered_absolute)
+    return Limits(idle=idle, absolute=absolute)
 
 
 def custom_expiry(value: Any) -> tuple[float | None, datetime | None]:
@@ -129,24 +136,34 @@ def remaining(now: datetime, end: datetime) -> int:
 
 
 # Today's settings ------------------------------------------------------------
-#: ``Limits`` by (signed in, idle, absolute, anonymous) settings.
-_LIMITS: dict[tuple[bool, Any, Any, Any], Limits] = {}
+#: ``Limits`` by (signed in, remembered, then the settings they read).
+_LIMITS: dict[tuple[Any, ...], Limits] = {}
 
 
-def current_limits(authenticated: bool) -> Limits:
-    """The limits in force now for a signed-in or an anonymous session."""
+def current_limits(authenticated: bool, remembered: bool = False) -> Limits:
+    """The limits in force now for a signed-in (remembered or not) or an
+    anonymous session."""
     from django_sessiontokens.conf import conf
 
     key = (
         authenticated,
+        remembered,
         conf.IDLE_TIMEOUT,
         conf.ABSOLUTE_TIMEOUT,
         conf.ANONYMOUS_TIMEOUT,
+        conf.REMEMBERED_IDLE_TIMEOUT,
+        conf.REMEMBERED_ABSOLUTE_TIMEOUT,
     )
     found = _LIMITS.get(key)
     if found is None:
         found = _LIMITS[key] = limits(
-            authenticated=authenticated, idle=key[1], absolute=key[2], anonymous=key[3]
+            authenticated=authenticated,
+            remembered=remembered,
+            idle=key[2],
+            absolute=key[3],
+            anonymous=key[4],
+            remembered_idle=key[5],
+            remembered_absolute=key[6],
         )
     return found
 
@@ -154,6 +171,7 @@ def current_limits(authenticated: bool) -> Limits:
 def end_of(
     *,
     user_id: str | None,
+    remembered: bool = False,
     last_activity: datetime,
     authenticated_at: datetime | None,
     created_at: datetime,
@@ -161,7 +179,7 @@ def end_of(
 ) -> datetime:
     """When a session with these values ends under today's limits."""
     return expires_at(
-        limits=current_limits(user_id is not None),
+        limits=current_limits(user_id is not None, remembered),
         last_activity=last_activity,
         authenticated_at=authenticated_at,
         created_at=created_at,
@@ -173,6 +191,7 @@ def ends_at(record: SessionRecord) -> datetime:
     """When a stored session ends now (see the module docstring)."""
     today = end_of(
         user_id=record.user_id,
+        remembered=record.remembered,
         last_activity=record.last_activity,
         authenticated_at=record.authenticated_at,
         created_at=record.created_at,
@@ -191,18 +210,31 @@ class Cutoffs:
     any of these holds:
 
     * ``expires_at <= now``;
-    * signed in and ``last_activity <= idle`` (when ``idle`` is set);
-    * signed in and ``authenticated_at <= absolute``, or never authenticated
-      and ``created_at <= absolute`` (when ``absolute`` is set);
+    * signed in, not remembered, and ``last_activity <= idle`` (when
+      ``idle`` is set);
+    * signed in, not remembered, and ``authenticated_at <= absolute``, or
+      never authenticated and ``created_at <= absolute`` (when ``absolute``
+      is set);
+    * remembered, and the same with ``remembered_idle`` and
+      ``remembered_absolute``;
     * anonymous and ``last_activity <= anonymous``.
 
     Stores translate each bound into an index range (database) or a score
-    range (Redis)."""
+    range (Redis); remembered and other signed-in sessions have indexes or
+    sets of their own, so no bound walks the other kind."""
 
     now: datetime
     idle: datetime | None
     absolute: datetime | None
     anonymous: datetime | None
+    remembered_idle: datetime | None = None
+    remembered_absolute: datetime | None = None
+
+    def bounds(self, remembered: bool) -> tuple[datetime | None, datetime | None]:
+        """(idle, absolute) of signed-in sessions, remembered or not."""
+        if remembered:
+            return self.remembered_idle, self.remembered_absolute
+        return self.idle, self.absolute
 
     def expired(self, record: SessionRecord) -> bool:
         """The bounds applied to one record (equal to ``not is_alive``)."""
@@ -210,17 +242,19 @@ class Cutoffs:
             return True
         if record.user_id is None:
             return self.anonymous is not None and record.last_activity <= self.anonymous
-        if self.idle is not None and record.last_activity <= self.idle:
+        idle, absolute = self.bounds(record.remembered)
+        if idle is not None and record.last_activity <= idle:
             return True
-        if self.absolute is not None:
+        if absolute is not None:
             start = record.authenticated_at or record.created_at
-            return start <= self.absolute
+            return start <= absolute
         return False
 
 
 def cutoffs(now: datetime) -> Cutoffs:
     """Today's limits as bounds at ``now``."""
     signed_in, anonymous = current_limits(True), current_limits(False)
+    remembered = current_limits(True, remembered=True)
 
     def before(seconds: float | None) -> datetime | None:
         return None if seconds is None else now - timedelta(seconds=seconds)
@@ -230,4 +264,6 @@ def cutoffs(now: datetime) -> Cutoffs:
         idle=before(signed_in.idle),
         absolute=before(signed_in.absolute),
         anonymous=before(anonymous.idle),
+        remembered_idle=before(remembered.idle),
+        remembered_absolute=before(remembered.absolute),
     )

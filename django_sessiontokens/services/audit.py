@@ -1,10 +1,13 @@
 """The audit trail: one ``SessionEvent`` row per lifecycle event of a
 signed-in session.
 
-``services`` calls the recorders below; each writes after the surrounding
-transaction commits (like the signals), with one INSERT per event or one bulk
-INSERT per batch. A database error while writing is logged, never raised:
-the session operation (on Redis, say) has already happened and stands.
+``services`` calls the recorders below, with one INSERT per event or one bulk
+INSERT per batch. Inside a transaction the rows are written in it (in a
+savepoint), so they commit with the change they record (ending sessions on
+a database engine is one transaction: ``services.ending``) and a rollback
+leaves none; outside one they are written at once. A database error while
+writing is logged, never raised: the session operation (on Redis, say) has
+already happened and stands.
 ``SESSIONTOKENS_AUDIT = False`` turns all of it off, without a query.
 """
 
@@ -15,9 +18,10 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, router, transaction
 from django.utils import timezone
 
+from django_sessiontokens import devices
 from django_sessiontokens.conf import conf
 from django_sessiontokens.models import SessionEvent
 
@@ -30,13 +34,16 @@ logger = logging.getLogger("django_sessiontokens")
 
 
 #: ``SessionEvent.kind`` values.
-CREATED, ROTATED, ENDED, REUSE_DETECTED = (
+CREATED, ROTATED, ENDED, REUSE_DETECTED, NEW_DEVICE = (
     "created",
     "rotated",
     "ended",
     "reuse_detected",
+    "new_device",
 )
 
+#: Events that record the device (``devices.family``).
+_SIGHTINGS = frozenset({CREATED, ROTATED, NEW_DEVICE})
 BOUND, BINDING_REFUSED = "bound", "binding_refused"
 
 #: Reasons after which the user row no longer exists when the event is written.
@@ -64,20 +71,32 @@ def _event(
         actor=actor,
         ended_by_id=ended_by_id,
         ip=record.ip or None,
+        # What the new-device rule compares: sign-ins and alerts only (an
+        # ending of many sessions parses no user agents).
+        device=devices.family(record.user_agent) if kind in _SIGHTINGS else "",
+        impersonator_id=record.impersonator_id,
     )
 
 
 def _write(events: list[SessionEvent]) -> None:
-    def save() -> None:
-        try:
-            if len(events) == 1:
-                events[0].save(force_insert=True)
-            else:
-                SessionEvent.objects.bulk_create(events)
-        except DatabaseError:
-            logger.exception("Could not write %d session event(s)", len(events))
+    alias = router.db_for_write(SessionEvent)
+    try:
+        if transaction.get_connection(alias).in_atomic_block:
+            # In a savepoint: a failed INSERT must not abort the caller's
+            # transaction (PostgreSQL would refuse the rest of it).
+            with transaction.atomic(using=alias):
+                _insert(events, alias)
+        else:
+            _insert(events, alias)
+    except DatabaseError:
+        logger.exception("Could not write %d session event(s)", len(events))
 
-    transaction.on_commit(save)
+
+def _insert(events: list[SessionEvent], alias: str) -> None:
+    if len(events) == 1:
+        events[0].save(force_insert=True, using=alias)
+    else:
+        SessionEvent.objects.using(alias).bulk_create(events)
 
 
 def _signed_in(records: Iterable[SessionRecord]) -> list[SessionRecord]:
@@ -144,6 +163,15 @@ def record_ended(
 def record_reuse(record: SessionRecord) -> None:
     if conf.AUDIT and record.user_id is not None:
         _write([_event(REUSE_DETECTED, record, actor="system")])
+
+
+def record_new_device(record: SessionRecord) -> None:
+    """The new-device alert for this sign-in (what limits alerts to one per
+    device a day). Written at once: alerts run after commit."""
+    try:
+        _event(NEW_DEVICE, record, actor="system").save(force_insert=True)
+    except DatabaseError:
+        logger.exception("Could not write a session event")
 
 
 def record_binding(kind: str, record: SessionRecord, *, reason: str = "") -> None:

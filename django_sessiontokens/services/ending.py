@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import OperationalError, connections
+from django.db import IntegrityError, OperationalError, connections, transaction
 from django.utils import timezone
 
 from django_sessiontokens import metrics
@@ -52,6 +52,20 @@ def _retry_when_locked(
     raise AssertionError("unreachable")
 
 
+def _atomic(
+    function: Callable[[], list[SessionRecord]], alias: str
+) -> list[SessionRecord]:
+    try:
+        with transaction.atomic(using=alias):
+            return function()
+    except IntegrityError:
+        # A row of the audit trail named a user deleted meanwhile, and the
+        # database checked it at the commit (PostgreSQL defers foreign
+        # keys): end the sessions all the same, the trail on its own.
+        logger.warning("Ending sessions: the audit trail refused a row; again")
+        return function()
+
+
 def _in_transaction() -> bool:
     return any(connection.in_atomic_block for connection in connections.all())
 
@@ -73,6 +87,8 @@ def info(record: SessionRecord, now: datetime) -> SessionInfo:
         ip=record.ip,
         user_agent=record.user_agent,
         active=policy.is_alive(record, now),
+        impersonator_id=record.impersonator_id,
+        remembered=record.remembered,
     )
 
 
@@ -88,11 +104,22 @@ def end_sessions(
     """End these sessions; returns what was ended (unknown ids are skipped)."""
     store = store or get_store()
     ids = list(dict.fromkeys(public_ids))
-    ended = _retry_when_locked(lambda: store.delete(ids))
-    bindings.end(ids)
-    events.announce_ended(
-        ended, reason=reason, actor=actor, ended_by=ended_by, request=request
-    )
+
+    def end() -> list[SessionRecord]:
+        ended = store.delete(ids)
+        bindings.end(ids)
+        events.announce_ended(
+            ended, reason=reason, actor=actor, ended_by=ended_by, request=request
+        )
+        return ended
+
+    alias = store.database_alias()
+    if alias is None:
+        ended = _retry_when_locked(end)
+    else:
+        # One transaction: the audit rows commit with the deletion (one
+        # commit, not two); the signals go out after it.
+        ended = _retry_when_locked(lambda: _atomic(end, alias))
     now = timezone.now()
     return [info(record, now) for record in ended]
 
@@ -125,6 +152,14 @@ def end_session(
     )
 
 
+#: Reasons that end impersonated sessions too: the account cannot be used.
+_ACCOUNT_GONE = frozenset({Reason.USER_DISABLED.value, Reason.USER_DELETED.value})
+
+
+def _value(reason: Reason | str) -> str:
+    return reason.value if isinstance(reason, Reason) else str(reason)
+
+
 def _public_id_of(item: Any) -> str | None:
     if item is None:
         return None
@@ -145,11 +180,18 @@ def end_user_sessions(
     store: BaseStore | None = None,
 ) -> list[SessionInfo]:
     """End every session of ``user`` (a user or a pk) but ``except_`` (a
-    public id or a session object, read when this runs)."""
+    public id or a session object, read when this runs) and the sessions in
+    which someone else impersonates them: those are the impersonator's (they
+    end with the account itself, or one by one by public id)."""
     store = store or get_store()
     user_id = str(getattr(user, "pk", user))
     keep = _public_id_of(except_)
-    ids = [r.public_id for r in store.for_user(user_id) if r.public_id != keep]
+    account_gone = _value(reason) in _ACCOUNT_GONE
+    ids = [
+        r.public_id
+        for r in store.for_user(user_id)
+        if r.public_id != keep and (account_gone or r.impersonator_id is None)
+    ]
     return end_sessions(
         ids,
         reason=reason,

@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy
 from django_sessiontokens import metrics, signals
 from django_sessiontokens.conf import conf
 from django_sessiontokens.models import Session, SessionEvent
-from django_sessiontokens.services import audit
+from django_sessiontokens.services import alerts, audit
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -80,6 +80,8 @@ def announce_created(
     """A new session; ``reason`` is ``"login"`` when a sign-in made it."""
     metrics.created(reason)
     audit.record_created(record, request, reason=reason)
+    if reason == "login":
+        alerts.signed_in(record, request)
     send_after_commit(
         signals.session_created,
         public_id=record.public_id,
@@ -97,6 +99,8 @@ def announce_rotated_to(
 ) -> None:
     metrics.rotated(reason)
     audit.record_rotated(previous_public_id, record, reason=reason, request=request)
+    if reason == "login":
+        alerts.signed_in(record, request)
     send_after_commit(
         signals.session_rotated,
         public_id=record.public_id,

@@ -42,6 +42,12 @@ class BaseStore(abc.ABC):
     #: Name used in logs and benchmarks.
     name: ClassVar[str] = "base"
 
+    def database_alias(self) -> str | None:
+        """The database whose transactions hold this store's deletions, so
+        that what records them (the audit trail) commits with them; ``None``
+        when the store is not a database."""
+        return None
+
     @abc.abstractmethod
     def get(self, public_id: str) -> SessionRecord | None:
         """The record, or ``None`` (also for a moving tombstone). Exactly one

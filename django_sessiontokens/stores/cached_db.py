@@ -355,6 +355,9 @@ class CachedDatabaseStore(RedisAccess, BaseStore):
                 lambda: self._mark(ids, GONE, GONE_TTL), using=self.db.using
             )
 
+    def database_alias(self) -> str:
+        return self.db.database_alias()
+
     def delete(self, public_ids: Sequence[str]) -> list[SessionRecord]:
         removed = self.db.delete(public_ids)
         self._gone(public_ids)

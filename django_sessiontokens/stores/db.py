@@ -98,6 +98,9 @@ class DatabaseStore(BaseStore):
     def __init__(self, using: str | None = None) -> None:
         self.using = using
 
+    def database_alias(self) -> str:
+        return self.using or router.db_for_write(Session)
+
     def _manager(self) -> Any:
         return Session.objects.using(self.using) if self.using else Session.objects
 

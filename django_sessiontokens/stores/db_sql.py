@@ -1,6 +1,6 @@
 """SQL of the database store's listing, ending and purge paths (the read
-and write hot path is ``stores.db._Statements``; the purge's loops are
-``stores.db_purge``).
+and write hot path is ``stores.db._Statements``; the purge's passes are
+``stores.db_passes``, its loops ``stores.db_purge``).
 
 ``Cutoffs`` become one ``Pass`` per bound of today's settings, each a range
 on a (partial) index of its own (``models.Session``): the purge walks each
@@ -13,15 +13,13 @@ load, restore) has none.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import Q
 
 from django_sessiontokens.models import Session
 from django_sessiontokens.stores.base import SEARCH_COUNT_LIMIT
+from django_sessiontokens.stores.db_passes import Pass, expired, passes
 from django_sessiontokens.types import SessionRecord
 
 if TYPE_CHECKING:
@@ -119,93 +117,6 @@ def search(
         return total, [record(row) for row in page]
 
 
-@dataclass(frozen=True)
-class Pass:
-    """One bound of ``Cutoffs``: rows whose ``key`` is at most ``bound``,
-    among signed-in (``signed_in=True``), anonymous (``False``) or all
-    (``None``) sessions; ``never_authenticated`` adds ``authenticated_at IS
-    NULL``. Each pass has an index of its own (``models.Session``)."""
-
-    key: str
-    bound: datetime
-    signed_in: bool | None = None
-    never_authenticated: bool = False
-    #: The pass's index (``None``: the ``expires_at`` field's own).
-    index: str | None = None
-    #: Only rows whose stored end is after this (``Cutoffs.now``): those
-    #: ending earlier are the first pass's. The passes' indexes carry
-    #: ``expires_at`` as their last column, so this is checked in the index:
-    #: on PostgreSQL the first pass's dead rows are skipped there, not
-    #: visited again in the table by every later pass.
-    ends_after: datetime | None = None
-
-    def q(self) -> Q:
-        found = Q(**{f"{self.key}__lte": self.bound})
-        if self.signed_in is not None:
-            found &= Q(user__isnull=not self.signed_in)
-        if self.never_authenticated:
-            found &= Q(authenticated_at__isnull=True)
-        if self.ends_after is not None:
-            found &= Q(expires_at__gt=self.ends_after)
-        return found
-
-
-def passes(cutoffs: Cutoffs) -> list[Pass]:
-    """``Cutoffs`` as ranges, one per index: a session is expired when it
-    falls in any of them (``Cutoffs.expired``)."""
-    found = [Pass("expires_at", cutoffs.now)]
-    if cutoffs.idle is not None:
-        found.append(
-            Pass(
-                "last_activity",
-                cutoffs.idle,
-                signed_in=True,
-                index="sessiontokens_activity",
-                ends_after=cutoffs.now,
-            )
-        )
-    if cutoffs.absolute is not None:
-        found.append(
-            Pass(
-                "authenticated_at",
-                cutoffs.absolute,
-                signed_in=True,
-                index="sessiontokens_authenticated",
-                ends_after=cutoffs.now,
-            )
-        )
-        found.append(
-            Pass(
-                "created_at",
-                cutoffs.absolute,
-                signed_in=True,
-                never_authenticated=True,
-                index="sessiontokens_created",
-                ends_after=cutoffs.now,
-            )
-        )
-    if cutoffs.anonymous is not None:
-        found.append(
-            Pass(
-                "last_activity",
-                cutoffs.anonymous,
-                signed_in=False,
-                index="sessiontokens_anonymous",
-                ends_after=cutoffs.now,
-            )
-        )
-    return found
-
-
-def expired(cutoffs: Cutoffs) -> Q:
-    """``Cutoffs`` as a query: the OR of ``passes``, each a range on an
-    indexed column."""
-    found = Q()
-    for step in passes(cutoffs):
-        found |= step.q()
-    return found
-
-
 #: Ids per ``IN (...)`` list (SQLite allows 999 parameters before 3.32).
 IN_CHUNK = 500
 #: Planner settings for the purge's transactions on PostgreSQL: walk the
@@ -291,6 +202,10 @@ class TableSQL:
             parts.append(f"{self.column('user_id')} IS {'NOT ' * step.signed_in}NULL")
         if step.never_authenticated:
             parts.append(f"{self.column('authenticated_at')} IS NULL")
+        if step.remembered is not None:
+            # As the partial indexes say it (no parameter: the planner must
+            # see that the pass's rows are in its index).
+            parts.append(f"{'NOT ' * (not step.remembered)}{self.column('remembered')}")
         if step.ends_after is not None:
             parts.append(f"{self.column('expires_at')} > %s")
         return " AND ".join(parts)
@@ -376,3 +291,6 @@ def partial(row: dict[str, Any]) -> SessionRecord:
         expires_at=row["expires_at"],
         user_id=None if user_id is None else str(user_id),
     )
+
+
+__all__ = ["Pass", "expired", "passes"]

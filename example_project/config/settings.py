@@ -15,6 +15,7 @@ Environment variables:
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -110,6 +111,23 @@ if os.environ.get("DBSC_COOKIE_AGE"):
 
 # The defaults follow NIST SP 800-63B AAL2: 1 hour idle, 24 hours in all.
 # SESSIONTOKENS_IDLE_TIMEOUT = 15 * 60  # for example
+# "Keep me signed in" (the sign-in form's box): no idle limit, 30 days in all
+# (the defaults of SESSIONTOKENS_REMEMBERED_IDLE_TIMEOUT / _ABSOLUTE_TIMEOUT).
+# Signing other sessions out asks for the password again 5 minutes after
+# signing in.
+SESSIONTOKENS_REAUTH_TO_END_SESSIONS = 5 * 60
+
+# New-device alerts: sign in from another browser and the email is printed
+# on runserver's console.
+SESSIONTOKENS_NEW_DEVICE_ALERT = True
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+DEFAULT_FROM_EMAIL = "security@example.com"
+
+# Where sessions are: a tiny generated database for loopback and the
+# documentation addresses (geoip/make_demo_database.py), when geoip2 is
+# installed (pip install "django-sessiontokens[geoip]").
+if importlib.util.find_spec("geoip2") is not None:
+    SESSIONTOKENS_GEOIP = BASE_DIR / "geoip" / "demo-city.mmdb"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -158,3 +158,31 @@ def test_your_sessions_page_in_german_under_strict_csp(
     assert "Dieses Gerät" in page.locator("li.st-current").inner_text()
     screenshot(page, "csp-your-sessions-de.png")
     assert_no_violation(page, console)
+
+
+@pytest.mark.parametrize("engine", ["db"], indirect=True)
+def test_the_password_confirmation_under_strict_csp(
+    strict_csp, server, new_context, settings
+):
+    import time
+
+    settings.SESSIONTOKENS_REAUTH_TO_END_SESSIONS = 1
+    user = UserFactory()
+    new_context(IPHONE_SAFARI).new_page().goto(
+        f"{server.url}/sign-in/?username={user.username}"
+    )
+    page, console = watched_page(new_context())
+    page.goto(f"{server.url}/sign-in/?username={user.username}")
+    time.sleep(1.2)
+    visit(page, f"{server.url}/sessions/")
+    page.get_by_role("button", name="Sign out all other sessions").click()
+    page.wait_for_load_state("networkidle")
+    assert page.get_by_role("heading", name="Confirm your password").count() == 1
+    assert (
+        page.evaluate(
+            "() => getComputedStyle(document.querySelector('.st-reauth-form')).display"
+        )
+        == "grid"
+    )
+    screenshot(page, "csp-reauthenticate.png")
+    assert_no_violation(page, console)

@@ -77,3 +77,35 @@ def test_sign_out_all_other_sessions(server, new_context):
     assert page.get_by_role("button", name="Sign out all other sessions").count() == 0
     assert [whoami(p, server)["user"] for p in other_pages] == [None, None]
     assert whoami(page, server)["user"] == user.username
+
+
+def test_the_password_is_asked_again_before_signing_others_out(
+    server, new_context, settings
+):
+    """``SESSIONTOKENS_REAUTH_TO_END_SESSIONS``: the confirmation form, a
+    wrong password, then the right one, and the action carries on."""
+    import time
+
+    settings.SESSIONTOKENS_REAUTH_TO_END_SESSIONS = 1
+    user = UserFactory()  # password: tests.factories
+    page = sign_in(new_context(), server, user)
+    other = sign_in(new_context(IPHONE_SAFARI), server, user)
+    time.sleep(1.2)  # the sign-in is now too old
+
+    page.goto(f"{server.url}/sessions/")
+    page.get_by_role("button", name="Sign out all other sessions").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("heading", name="Confirm your password").count() == 1
+    page.get_by_label("Password").fill("not-the-password")
+    page.get_by_role("button", name="Confirm and sign out").click()
+    page.wait_for_load_state()
+    assert "That password is not correct." in page.get_by_role("alert").inner_text()
+    assert whoami(other, server)["user"] == user.username
+
+    page.get_by_label("Password").fill("pw-correct-horse")
+    page.get_by_role("button", name="Confirm and sign out").click()
+    page.wait_for_load_state()
+    assert "1 other session was signed out." in page.get_by_role("status").inner_text()
+    assert page.locator("li.st-session").count() == 1
+    assert whoami(other, server)["user"] is None
+    assert whoami(page, server)["user"] == user.username

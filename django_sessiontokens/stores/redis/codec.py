@@ -34,6 +34,10 @@ STORED = (
     "rotated_at",
     "sealed_secret",
     "version",
+    # Added later: a record stored before them has fewer fields (``_record``
+    # pads it: no impersonator, not remembered).
+    "impersonator_id",
+    "remembered",
 )
 #: A field's position, as Lua counts (from 1).
 POSITION = {name: str(n) for n, name in enumerate(STORED, start=1)}
@@ -65,6 +69,8 @@ def encode(name: str, value: Any) -> str:
         return ""
     if name in _TIMES:
         return str(micros(value))
+    if isinstance(value, bool):
+        return "1" if value else ""
     return str(value).translate(_UNSAFE)
 
 
@@ -94,6 +100,9 @@ def unpack(raw: str | bytes, *, data: bool = True) -> SessionRecord:
 
 
 def _record(fields: str, data: str) -> SessionRecord:
+    values = fields.split(SEP)
+    if len(values) < len(STORED):  # stored before later fields were added
+        values += [""] * (len(STORED) - len(values))
     (
         public_id,
         secret_hash,
@@ -108,7 +117,9 @@ def _record(fields: str, data: str) -> SessionRecord:
         rotated_at,
         sealed_secret,
         version,
-    ) = fields.split(SEP)
+        impersonator_id,
+        remembered,
+    ) = values
     epoch = _EPOCH if settings.USE_TZ else _NAIVE_EPOCH
     created = epoch + timedelta(0, 0, int(created_at))
 
@@ -133,6 +144,8 @@ def _record(fields: str, data: str) -> SessionRecord:
         rotated_at=moment(rotated_at),
         sealed_secret=sealed_secret,
         version=int(version or 0),
+        impersonator_id=impersonator_id or None,
+        remembered=remembered == "1",
     )
 
 

@@ -19,6 +19,8 @@ class ClusterSets:
     activity_key: Callable[[], str]
     auth_key: Callable[[], str]
     anon_key: Callable[[], str]
+    ractivity_key: Callable[[], str]
+    rauth_key: Callable[[], str]
 
     def _follow(
         self, client: Any, before: SessionRecord | None, after: SessionRecord | None
@@ -29,7 +31,13 @@ class ClusterSets:
             if rec is None:
                 return None
             started = rec.authenticated_at or rec.created_at
-            return (rec.user_id, rec.expires_at, rec.last_activity, started)
+            return (
+                rec.user_id,
+                rec.remembered,
+                rec.expires_at,
+                rec.last_activity,
+                started,
+            )
 
         if scores(before) == scores(after):
             return
@@ -50,15 +58,26 @@ class ClusterSets:
         if rec.user_id is None:
             pipe.zadd(self.anon_key(), {pid: activity})
         else:
-            pipe.zadd(self.activity_key(), {pid: activity})
+            by_activity, by_auth = (
+                (self.ractivity_key(), self.rauth_key())
+                if rec.remembered
+                else (self.activity_key(), self.auth_key())
+            )
+            pipe.zadd(by_activity, {pid: activity})
             started = rec.authenticated_at or rec.created_at
-            pipe.zadd(self.auth_key(), {pid: micros(started)})
+            pipe.zadd(by_auth, {pid: micros(started)})
 
     def _sets_remove(self, pipe: Any, public_id: str, *user_ids: str) -> None:
         """``sets_remove`` of ``lua/lib.lua``, for a pipeline."""
         names = {keys.member(public_id, uid) for uid in ("", *user_ids)}
         pipe.zrem(self.expiry_key(), *names)
-        for key in (self.activity_key(), self.auth_key(), self.anon_key()):
+        for key in (
+            self.activity_key(),
+            self.auth_key(),
+            self.anon_key(),
+            self.ractivity_key(),
+            self.rauth_key(),
+        ):
             pipe.zrem(key, public_id)
 
     def _follow_delete(

@@ -11,10 +11,14 @@ one user's sessions share a Cluster slot)::
     P:{all}:expiry            sorted set: every session by ``expires_at``;
                               members "<public id>" or "<public id> <user id>"
     P:{all}:activity          sorted set: signed-in public ids by last activity
+                              (not remembered)
     P:{all}:auth              sorted set: signed-in public ids by when they
                               signed in (``authenticated_at``, else
-                              ``created_at``)
+                              ``created_at``; not remembered)
     P:{all}:anon              sorted set: anonymous public ids by last activity
+    P:{all}:ractivity         sorted sets: the same as activity and auth for
+    P:{all}:rauth             remembered sessions ("keep me signed in"), which
+                              have limits of their own
     P:{T}:b:<public id>       string (redis engine, DBSC on): the session's
                               device binding, "<version>\n<JSON>"
                               (``stores.redis.bindings``); TTL = the longest
@@ -25,7 +29,7 @@ one user's sessions share a Cluster slot)::
                               (``gone``, ``nocache``)
 
 A session and its user's index share the tag ``{T}``, so each write is one
-Lua script, atomic on Redis Cluster too. The four ``{all}`` sets live in one
+Lua script, atomic on Redis Cluster too. The six ``{all}`` sets live in one
 other slot: on a single Redis the same script keeps them; on Cluster a
 pipelined follow-up does, and they are never the authority (every session
 found through them is read back before anything is decided).
@@ -38,7 +42,7 @@ from django_sessiontokens.core import tokens
 #: Tag of sessions imported from django.contrib.sessions (tokens.legacy_public_id).
 IMPORTED_TAG = "imported"
 #: The ``{all}`` sets in the order scripts receive them.
-SET_NAMES = ("expiry", "activity", "auth", "anon")
+SET_NAMES = ("expiry", "activity", "auth", "anon", "ractivity", "rauth")
 
 
 def tag(public_id: str) -> str:
@@ -70,7 +74,7 @@ def all_set(prefix: str, name: str) -> str:
 
 
 def all_sets(prefix: str) -> list[str]:
-    """The four ``{all}`` sets, in ``SET_NAMES`` order."""
+    """The six ``{all}`` sets, in ``SET_NAMES`` order."""
     return [all_set(prefix, name) for name in SET_NAMES]
 
 

@@ -28,6 +28,8 @@ class StoreParts:
     activity_key: Callable[[], str]
     auth_key: Callable[[], str]
     anon_key: Callable[[], str]
+    ractivity_key: Callable[[], str]
+    rauth_key: Callable[[], str]
     for_user: Callable[[str], list[SessionRecord]]
     _light: Callable[[Any, Sequence[str]], list[SessionRecord | None]]
     _delete: Callable[..., tuple[list[SessionRecord], list[SessionRecord], int]]

@@ -7,6 +7,8 @@ sets (``keys``): a session is expired when it is in one of
 * ``activity`` (-inf, idle]      (signed in, by last activity)
 * ``auth``     (-inf, absolute]  (signed in, by sign-in or creation time)
 * ``anon``     (-inf, anonymous] (anonymous, by last activity)
+* ``ractivity``, ``rauth``: the same as ``activity`` and ``auth`` for
+  remembered sessions, under their own bounds
 
 so nothing walks every session. A batch reads the first members of each
 range, then one delete script (``lua/delete.lua``; per tag on Cluster)
@@ -43,6 +45,8 @@ class Purge(StoreParts):
             (self.activity_key(), cutoffs.idle),
             (self.auth_key(), cutoffs.absolute),
             (self.anon_key(), cutoffs.anonymous),
+            (self.ractivity_key(), cutoffs.remembered_idle),
+            (self.rauth_key(), cutoffs.remembered_absolute),
         ):
             upto = score_of(bound)
             if upto is not None:
@@ -96,7 +100,9 @@ class Purge(StoreParts):
         with self.guard():
             client = self.client()
             while True:
-                found, _sizes = self._candidates(client, cutoffs, batch_size, [0] * 4)
+                found, _sizes = self._candidates(
+                    client, cutoffs, batch_size, [0] * len(keys.SET_NAMES)
+                )
                 if not found or found == previous:  # nothing left, or stuck
                     return
                 previous = found
@@ -108,7 +114,7 @@ class Purge(StoreParts):
         self, cutoffs: Cutoffs, batch_size: int
     ) -> Iterator[list[SessionRecord]]:
         """What the purge would remove, without removing anything."""
-        skip = [0] * 4
+        skip = [0] * len(keys.SET_NAMES)
         seen: set[str] = set()
         with self.guard():
             client = self.client()

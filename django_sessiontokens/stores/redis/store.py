@@ -1,4 +1,4 @@
-"""Redis store: one string per session, per-user indexes, four ``{all}``
+"""Redis store: one string per session, per-user indexes, six ``{all}``
 sets, every write one Lua script. The layout is ``keys``; the stored value
 ``codec``; the scripts ``lua/*.lua`` (``scripts``).
 
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
 #: Remembered owners (public id -> user id or ""), at most this many.
 OWNERS = 10_000
-_UNCONDITIONAL = ["", "", "", ""]
+_UNCONDITIONAL = ["", "", "", "", "", ""]
 
 
 class RedisStore(Search, Purge, Bulk, ClusterSets, RedisAccess, BaseStore):
@@ -59,6 +59,12 @@ class RedisStore(Search, Purge, Bulk, ClusterSets, RedisAccess, BaseStore):
 
     def anon_key(self) -> str:
         return keys.all_set(self.prefix(), "anon")
+
+    def ractivity_key(self) -> str:
+        return keys.all_set(self.prefix(), "ractivity")
+
+    def rauth_key(self) -> str:
+        return keys.all_set(self.prefix(), "rauth")
 
     def _sets(self, client: Any) -> list[str]:
         """The ``{all}`` sets, when scripts may touch them (not on Cluster)."""
@@ -301,5 +307,7 @@ class RedisStore(Search, Purge, Bulk, ClusterSets, RedisAccess, BaseStore):
                 cutoffs.idle,
                 cutoffs.absolute,
                 cutoffs.anonymous,
+                cutoffs.remembered_idle,
+                cutoffs.remembered_absolute,
             )
         ]

@@ -1,6 +1,6 @@
 -- Insert a session.
 -- KEYS: the session, its user's index (the session key again when
--- anonymous: not touched), then on a single Redis the four {all} sets.
+-- anonymous: not touched), then on a single Redis the six {all} sets.
 -- ARGV: TTL in ms, the stored value.
 -- Returns 1, or 0 when the public id is taken.
 if not redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[1], 'NX') then return 0 end

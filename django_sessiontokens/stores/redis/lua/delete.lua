@@ -1,10 +1,10 @@
 -- Delete sessions, unconditionally or only those still expired.
 -- KEYS: for each session its key, then the index of the user the caller
 -- believes owns it (the session key when none); then on a single Redis the
--- four {all} sets.
+-- six {all} sets.
 -- ARGV: n (how many sessions), quiet ('1': no records back), the cutoffs
--- now, idle, absolute, anonymous (microseconds, '' = no such bound; now ''
--- deletes unconditionally), then for each session its public id and the
+-- now, idle, absolute, anonymous, remembered idle, remembered absolute
+-- (microseconds, '' = no such bound; now '' deletes unconditionally), then for each session its public id and the
 -- believed user id ('' = none or unknown).
 -- A session owned by another user than believed is left alone and named
 -- in the reply, so the caller retries it with the right index. A session
@@ -15,21 +15,24 @@
 local n, quiet = tonumber(ARGV[1]), ARGV[2]
 local now, idle = tonumber(ARGV[3]), tonumber(ARGV[4])
 local absolute, anon = tonumber(ARGV[5]), tonumber(ARGV[6])
+local ridle, rabsolute = tonumber(ARGV[7]), tonumber(ARGV[8])
 local S = sets_at(2 * n + 1)
 local function expired(f)
   if tonumber(f[F.expires_at]) <= now then return true end
   if f[F.user_id] == '' then
     return anon ~= nil and tonumber(f[F.last_activity]) <= anon
   end
-  if idle and tonumber(f[F.last_activity]) <= idle then return true end
-  return absolute ~= nil and tonumber(started(f)) <= absolute
+  local i, a = idle, absolute
+  if remembered(f) then i, a = ridle, rabsolute end
+  if i and tonumber(f[F.last_activity]) <= i then return true end
+  return a ~= nil and tonumber(started(f)) <= a
 end
 local out, live, retry, dead, count = {}, {}, {}, {}, 0
 -- What leaves the {all} sets, removed many members per command at the end.
 local names, pids = {}, {}
 for i = 1, n do
   local key, index = KEYS[2 * i - 1], KEYS[2 * i]
-  local pid, believed = ARGV[5 + 2 * i], ARGV[6 + 2 * i]
+  local pid, believed = ARGV[7 + 2 * i], ARGV[8 + 2 * i]
   local raw = redis.call('GET', key)
   local m = raw and meta(raw)
   local f = m and split(m)
@@ -64,7 +67,7 @@ end
 each(dead, function(...) redis.call('DEL', ...) end)
 if S then
   each(names, function(...) redis.call('ZREM', S.expiry, ...) end)
-  for _, set in ipairs({S.activity, S.auth, S.anon}) do
+  for _, set in ipairs({S.activity, S.auth, S.anon, S.ractivity, S.rauth}) do
     each(pids, function(...) redis.call('ZREM', set, ...) end)
   end
 end

@@ -29,30 +29,38 @@ local function started(f)
   if f[F.authenticated_at] ~= '' then return f[F.authenticated_at] end
   return f[F.created_at]
 end
--- The {all} sets at KEYS[first..first+3] (expiry, activity, auth, anon), or
--- nil when the caller passed none (Cluster: it keeps them itself).
+-- "Keep me signed in" (a record stored before the field has none).
+local function remembered(f)
+  return f[F.remembered] == '1'
+end
+-- The {all} sets at KEYS[first..first+5] (expiry, activity, auth, anon,
+-- ractivity, rauth), or nil when the caller passed none (Cluster: it keeps
+-- them itself).
 local function sets_at(first)
   if not KEYS[first] then return nil end
   return {expiry = KEYS[first], activity = KEYS[first + 1],
-          auth = KEYS[first + 2], anon = KEYS[first + 3]}
+          auth = KEYS[first + 2], anon = KEYS[first + 3],
+          ractivity = KEYS[first + 4], rauth = KEYS[first + 5]}
+end
+-- The sets of a session's kind: by activity, by sign-in (nil: anonymous).
+local function kind_sets(S, f)
+  if f[F.user_id] == '' then return S.anon, nil end
+  if remembered(f) then return S.ractivity, S.rauth end
+  return S.activity, S.auth
 end
 local function sets_add(S, f)
   local pid, uid = f[F.public_id], f[F.user_id]
-  if uid == '' then
-    redis.call('ZADD', S.expiry, f[F.expires_at], pid)
-    redis.call('ZADD', S.anon, f[F.last_activity], pid)
-  else
-    redis.call('ZADD', S.expiry, f[F.expires_at], pid .. ' ' .. uid)
-    redis.call('ZADD', S.activity, f[F.last_activity], pid)
-    redis.call('ZADD', S.auth, started(f), pid)
-  end
+  local act, auth = kind_sets(S, f)
+  redis.call('ZADD', S.expiry, f[F.expires_at], uid == '' and pid or pid .. ' ' .. uid)
+  redis.call('ZADD', act, f[F.last_activity], pid)
+  if auth then redis.call('ZADD', auth, started(f), pid) end
 end
 local function sets_remove(S, pid, uid)
   redis.call('ZREM', S.expiry, pid)
   if uid ~= '' then redis.call('ZREM', S.expiry, pid .. ' ' .. uid) end
-  redis.call('ZREM', S.activity, pid)
-  redis.call('ZREM', S.auth, pid)
-  redis.call('ZREM', S.anon, pid)
+  for _, set in ipairs({S.activity, S.auth, S.anon, S.ractivity, S.rauth}) do
+    redis.call('ZREM', set, pid)
+  end
 end
 -- A user index holds its public ids scored by expiry and lives as long as
 -- its longest session.

@@ -3,7 +3,7 @@
 -- stored.
 -- KEYS: the old session, the index of the user believed to own it (the old
 -- key when none), the new session, its user's index (the new key when
--- anonymous), then the four {all} sets.
+-- anonymous), then the six {all} sets.
 -- ARGV: the believed old user id or '', the new TTL in ms, the new value.
 -- Returns 1 replaced, 0 the old one is gone (nothing written), -3 the new
 -- public id is taken, {-2, user id} when the old session belongs to another

@@ -2,7 +2,7 @@
 -- never creates. The indexes and {all} sets change only where a score does.
 -- KEYS: the session; the index of the user the caller believes owns it (the
 -- session key when none); the index of the user the changes sign in (the
--- session key when none); then on a single Redis the four {all} sets.
+-- session key when none); then on a single Redis the six {all} sets.
 -- ARGV: expected secret hash or '', believed user id or '', TTL in ms or ''
 -- (keep), '1' if data follows else '', data, then position, value pairs.
 -- Returns 1 done, 0 gone, -1 lost the compare-and-set, {-2, user id} when
@@ -17,6 +17,7 @@ if old ~= '' and old ~= ARGV[2] then return {-2, old} end
 if ARGV[1] ~= '' and f[F.secret_hash] ~= ARGV[1] then return -1 end
 local before = table.concat(f, SEP)
 local oldexp, oldact, oldauth = f[F.expires_at], f[F.last_activity], started(f)
+local oldkind = remembered(f)
 for i = 6, #ARGV, 2 do f[tonumber(ARGV[i])] = ARGV[i + 1] end
 if ARGV[4] == '1' then data = ARGV[5] end
 if ARGV[3] ~= '' then
@@ -32,7 +33,7 @@ if uid ~= '' and (uid ~= old or exp ~= oldexp) then
 end
 local S = sets_at(4)
 if not S then return {1, before, table.concat(f, SEP)} end
-if uid ~= old then
+if uid ~= old or remembered(f) ~= oldkind then
   sets_remove(S, pid, old)
   sets_add(S, f)
   return 1
@@ -40,11 +41,12 @@ end
 if exp ~= oldexp then
   redis.call('ZADD', S.expiry, exp, uid == '' and pid or pid .. ' ' .. uid)
 end
+local actset, authset = kind_sets(S, f)
 local act = f[F.last_activity]
 if act ~= oldact then
-  redis.call('ZADD', uid == '' and S.anon or S.activity, act, pid)
+  redis.call('ZADD', actset, act, pid)
 end
-if uid ~= '' and started(f) ~= oldauth then
-  redis.call('ZADD', S.auth, started(f), pid)
+if authset and started(f) ~= oldauth then
+  redis.call('ZADD', authset, started(f), pid)
 end
 return 1

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sessiontokens', '0003_lifecycle_core'),
+        ('sessiontokens', '0005_remembered'),
     ]
 
     operations = [
@@ -41,6 +41,6 @@ class Migration(migrations.Migration):
         migrations.AlterField(
             model_name='sessionevent',
             name='kind',
-            field=models.CharField(choices=[('created', 'created'), ('rotated', 'rotated'), ('ended', 'ended'), ('reuse_detected', 'token reuse detected'), ('bound', 'bound to a device'), ('binding_refused', 'device binding refused')], max_length=20, verbose_name='event'),
+            field=models.CharField(choices=[('created', 'created'), ('rotated', 'rotated'), ('ended', 'ended'), ('reuse_detected', 'token reuse detected'), ('new_device', 'sign-in from a new device'), ('bound', 'bound to a device'), ('binding_refused', 'device binding refused')], max_length=20, verbose_name='event'),
         ),
     ]
