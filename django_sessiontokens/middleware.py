@@ -99,6 +99,7 @@ class SessionTokenMiddleware(SessionMiddleware):
             need_vary = True
         elif cookie_name in request.COOKIES and empty:
             self._delete_cookie(response)
+            enforcement.forget(request, response)
             if (
                 conf.CLEAR_SITE_DATA_ON_LOGOUT
                 and session.context.end_reason == Reason.LOGOUT.value

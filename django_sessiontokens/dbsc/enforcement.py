@@ -69,6 +69,14 @@ def admit(session: Any, record: SessionRecord, binding: DeviceBinding | None) ->
     return False
 
 
+def forget(request: Any, response: HttpResponseBase) -> None:
+    """The session cookie is being deleted (sign-out, an ended or expired
+    session): expire the bound cookie too, so that the browser asks for a
+    refresh at once and learns that its DBSC session is over."""
+    if conf.DBSC and conf.DBSC_COOKIE_NAME in request.COOKIES:
+        scope.delete_cookie(response)
+
+
 def finish(request: Any, response: HttpResponseBase, session: Any) -> None:
     """Offer registration on the answer that signed a user in, and on the
     next page if that answer was a redirect."""

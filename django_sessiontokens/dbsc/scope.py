@@ -82,6 +82,15 @@ def set_cookie(response: HttpResponseBase, value: str) -> str:
     )
 
 
+def delete_cookie(response: HttpResponseBase) -> None:
+    """Expire the bound cookie (same name, path and prefix rules as it was
+    set with). A browser holding a DBSC session then refreshes before its
+    next request in scope, and that refresh tells it the session is over
+    (``continue: false``): without this it would keep its session until the
+    bound cookie runs out, minutes later."""
+    response.delete_cookie(conf.DBSC_COOKIE_NAME, path="/", samesite="Lax")
+
+
 def instructions(binding: DeviceBinding, attributes: str) -> dict[str, Any]:
     """The JSON a register or refresh answer carries (PROTOCOL section 3)."""
     origin = conf.DBSC_ORIGIN

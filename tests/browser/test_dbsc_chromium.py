@@ -172,18 +172,11 @@ def test_chromium_binds_renews_and_ends_the_session(chromium, example):
 
 
 @pytest.mark.slow  # with the test above, over a minute: CI's full passes run it
-@pytest.mark.xfail(
-    strict=True,
-    reason="the sign-out answer leaves the bound cookie in place, so the browser "
-    "refreshes (and hears continue: false) only once the cookie has under 2 "
-    "minutes left, up to 8 minutes later with the default 600 s",
-)
 def test_signing_out_ends_the_browser_session_at_once(chromium, example_default_age):
     """With the default cookie lifetime the browser does not refresh on its
-    own for minutes: the sign-out has to make it ask (expire the bound
-    cookie, and the refresh that follows, before the next page, gets
-    ``continue: false``). ``SESSIONTOKENS_CLEAR_SITE_DATA_ON_LOGOUT`` does
-    that too, but wipes the site's other cookies."""
+    own for minutes: the sign-out makes it ask (it expires the bound cookie;
+    the refresh that follows, before the next page, gets ``continue:
+    false``), without ``SESSIONTOKENS_CLEAR_SITE_DATA_ON_LOGOUT``."""
     server = example_default_age
     context, page, events = new_page(chromium)
     sign_in(page, server)
