@@ -18,17 +18,15 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 from benchmarks import postgres
-from benchmarks.run import _redis, ratio
+from benchmarks.run import _redis, ratio, results_of
 
 STORES = {"db": "db", "redis": "cache", "cached_db": "cached_db"}
 #: Django's engine, ours with DBSC off, ours with DBSC on.
@@ -147,21 +145,7 @@ def main() -> None:
     parser.add_argument("--json", help="also write the raw results here")
     parser.add_argument("--from-json", help="print the table of saved results")
     args = parser.parse_args()
-    started = time.strftime("%Y-%m-%d %H:%M")
-    if args.from_json:
-        results = json.loads(Path(args.from_json).read_text())
-    else:
-        results = collect(args)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
-    import django
-
-    print(
-        f"\n{started}, {args.database}, Python {platform.python_version()}, "
-        f"Django {django.__version__}, {args.rounds} round(s) of "
-        f"{args.iterations} requests per measure (median of the rounds; "
-        f"ratios: median of the per-round ratios)\n"
-    )
+    results = results_of(args, collect)
     print("\n".join(table(results, args.stores)))
     medians = [
         ratio(results[f"{s} on"]["bound"], results[f"{s} on"]["unbound"])

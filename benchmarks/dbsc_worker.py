@@ -10,7 +10,6 @@ outside the timed request.
 from __future__ import annotations
 
 import base64
-import io
 import json
 import os
 import re
@@ -18,7 +17,7 @@ from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "benchmarks.settings")
 
-from benchmarks.worker import log, measure
+from benchmarks.worker import log, measure, wsgi_environ
 
 CHALLENGE = re.compile(r'^\s*"([^"]*)"')
 PARAM = re.compile(r';\s*([a-z_]+)="([^"]*)"')
@@ -81,21 +80,7 @@ class Client:
         expect: tuple[int, ...] = (200,),
         keep: bool = True,
     ) -> Any:
-        environ = {
-            "REQUEST_METHOD": method,
-            "PATH_INFO": path,
-            "QUERY_STRING": query,
-            "SCRIPT_NAME": "",
-            "SERVER_NAME": "testserver",
-            "SERVER_PORT": "80",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "REMOTE_ADDR": "127.0.0.1",
-            "HTTP_HOST": "testserver",
-            "HTTP_USER_AGENT": "benchmarks/1.0",
-            "CONTENT_LENGTH": "0",
-            "wsgi.input": io.BytesIO(b""),
-            "wsgi.url_scheme": "http",
-        }
+        environ = wsgi_environ(method, path, query)
         if self.cookies:
             environ["HTTP_COOKIE"] = "; ".join(
                 f"{k}={v}" for k, v in self.cookies.items()

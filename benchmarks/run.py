@@ -24,6 +24,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -179,6 +180,29 @@ def verdicts(results: dict[str, dict[str, Any]], sizes: list[int]) -> list[str]:
     return lines
 
 
+def results_of(
+    args: argparse.Namespace, collect: Callable[[argparse.Namespace], Any]
+) -> Any:
+    """``collect(args)`` (or the results saved by ``--from-json``), saved to
+    ``--json`` if asked, after the line that says how they were measured."""
+    started = time.strftime("%Y-%m-%d %H:%M")
+    if args.from_json:
+        results = json.loads(Path(args.from_json).read_text())
+    else:
+        results = collect(args)
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2))
+    import django
+
+    print(
+        f"\n{started}, {args.database}, Python {platform.python_version()}, "
+        f"Django {django.__version__}, "
+        f"{args.rounds} round(s) of {args.iterations} requests per measure "
+        f"(median of the rounds; ratios: median of the per-round ratios)\n"
+    )
+    return results
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -198,21 +222,7 @@ def main() -> None:
     parser.add_argument("--json", help="also write the raw results here")
     parser.add_argument("--from-json", help="print the table of saved results")
     args = parser.parse_args()
-    started = time.strftime("%Y-%m-%d %H:%M")
-    if args.from_json:
-        results = json.loads(Path(args.from_json).read_text())
-    else:
-        results = collect(args)
-    if args.json:
-        Path(args.json).write_text(json.dumps(results, indent=2))
-    import django
-
-    print(
-        f"\n{started}, {args.database}, Python {platform.python_version()}, "
-        f"Django {django.__version__}, "
-        f"{args.rounds} round(s) of {args.iterations} requests per measure "
-        f"(median of the rounds; ratios: median of the per-round ratios)\n"
-    )
+    results = results_of(args, collect)
     print("\n".join(table(results, args.sizes)))
     print()
     print("\n".join(verdicts(results, args.sizes)))

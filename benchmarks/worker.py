@@ -54,6 +54,25 @@ def flush_redis() -> None:
     get_redis_connection("redis").flushdb()
 
 
+def wsgi_environ(method: str, path: str, query: str = "") -> dict[str, Any]:
+    """The WSGI environ of a request with an empty body, as a server makes it."""
+    return {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": query,
+        "SCRIPT_NAME": "",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "127.0.0.1",
+        "HTTP_HOST": "testserver",
+        "HTTP_USER_AGENT": "benchmarks/1.0",
+        "CONTENT_LENGTH": "0",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.url_scheme": "http",
+    }
+
+
 class Client:
     """Requests through ``WSGIHandler``, as a WSGI server would make them."""
 
@@ -65,20 +84,7 @@ class Client:
         self.cookie_name = settings.SESSION_COOKIE_NAME
 
     def get(self, path: str, cookie: str | None = None, query: str = "") -> Any:
-        environ = {
-            "REQUEST_METHOD": "GET",
-            "PATH_INFO": path,
-            "QUERY_STRING": query,
-            "SCRIPT_NAME": "",
-            "SERVER_NAME": "testserver",
-            "SERVER_PORT": "80",
-            "SERVER_PROTOCOL": "HTTP/1.1",
-            "REMOTE_ADDR": "127.0.0.1",
-            "HTTP_HOST": "testserver",
-            "HTTP_USER_AGENT": "benchmarks/1.0",
-            "wsgi.input": io.BytesIO(b""),
-            "wsgi.url_scheme": "http",
-        }
+        environ = wsgi_environ("GET", path, query)
         if cookie:
             environ["HTTP_COOKIE"] = f"{self.cookie_name}={cookie}"
         response = self.handler(environ, lambda status, headers: None)
