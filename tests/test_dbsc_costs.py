@@ -102,7 +102,12 @@ def test_a_bound_request_costs_one_read_of_the_binding(engine, settings, user, c
         # Piggy-backed: one MGET of the session and its binding.
         assert (len(queries), len(sent)) == (len(plain_queries), len(plain_sent))
         assert len(extra_redis) == 1 and b"\r\nMGET\r\n" in extra_redis[0]
+    elif name == "db":
+        # Piggy-backed: the session's SELECT joins its binding.
+        assert (len(queries), len(sent)) == (len(plain_queries), len(plain_sent))
+        assert len(extra_sql) == 1 and "LEFT JOIN" in extra_sql[0]
     else:
+        # cached_db: the session from Redis, its binding from the database.
         assert (len(queries), len(sent)) == (len(plain_queries) + 1, len(plain_sent))
         assert len(extra_sql) == 1 and extra_sql[0].startswith("SELECT")
     # Nothing is written for a bound read.

@@ -17,6 +17,54 @@ def _binding(values: dict[str, Any]) -> DeviceBinding:
     return DeviceBinding(**values)
 
 
+class JoinedColumns:
+    """The binding's columns joined to a session read (``LEFT JOIN`` on the
+    public id), with the converters the ORM would apply: the database
+    store's ``get_with_binding`` reads both in one query."""
+
+    def __init__(self, connection: Any) -> None:
+        quote = connection.ops.quote_name
+        self.vendor = connection.vendor
+        self.table = quote(Row._meta.db_table)
+        fields: list[Any] = [Row._meta.get_field(name) for name in BINDING_FIELDS]
+        self.key = f"{self.table}.{quote(fields[0].column)}"
+        self.columns = ", ".join(f"{self.table}.{quote(f.column)}" for f in fields)
+        self._converters = []
+        for field in fields:
+            col = field.get_col(Row._meta.db_table)
+            self._converters.append(
+                (
+                    col,
+                    connection.ops.get_db_converters(col)
+                    + col.get_db_converters(connection),
+                )
+            )
+
+    def binding(self, row: Sequence[Any], connection: Any) -> DeviceBinding | None:
+        """The binding in the joined columns of ``row``; ``None`` when the
+        session has none (the join found no row)."""
+        if row[0] is None:
+            return None
+        values = {}
+        for name, value, (col, converters) in zip(
+            BINDING_FIELDS, row, self._converters, strict=True
+        ):
+            for converter in converters:
+                value = converter(value, col, connection)
+            values[name] = value
+        return _binding(values)
+
+
+_JOINED: dict[str, JoinedColumns] = {}
+
+
+def joined_columns(connection: Any) -> JoinedColumns:
+    found = _JOINED.get(connection.alias)
+    if found is None or found.vendor != connection.vendor:
+        found = _JOINED[connection.alias] = JoinedColumns(connection)
+    return found
+
+
 class DatabaseBindingStore(BindingStore):
     def __init__(self, using: str | None = None) -> None:
         self.using = using

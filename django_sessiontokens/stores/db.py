@@ -12,10 +12,13 @@ from django_sessiontokens.exceptions import CreateError, StaleCopy, UpdateError
 from django_sessiontokens.models import Session
 from django_sessiontokens.stores import db_purge, db_sql
 from django_sessiontokens.stores.base import UPDATABLE, BaseStore, SessionRecord
+from django_sessiontokens.stores.bindings_db import DatabaseBindingStore, joined_columns
 from django_sessiontokens.types import MOVING
 
 if TYPE_CHECKING:
     from django_sessiontokens.core.policy import Cutoffs
+    from django_sessiontokens.stores.bindings import BindingStore
+    from django_sessiontokens.types import DeviceBinding
 
 _COLUMNS = list(SessionRecord.__dataclass_fields__)
 _LIGHT = [name for name in _COLUMNS if name != "data"]
@@ -37,9 +40,14 @@ class _Statements:
         self._table = quote(table)
         self._quote = quote
         self._key = quote(_field("public_id").column)
-        columns = ", ".join(quote(_field(name).column) for name in _COLUMNS)
+        columns = ", ".join(
+            f"{self._table}.{quote(_field(name).column)}" for name in _COLUMNS
+        )
         # Identifiers come from the model and are quoted; values are parameters.
-        self.select = f"SELECT {columns} FROM {self._table} WHERE {self._key} = %s"  # noqa: S608
+        self.table = self._table
+        self.key = f"{self._table}.{self._key}"
+        self.select_columns = f"SELECT {columns}"
+        self.select = f"{self.select_columns} FROM {self._table} WHERE {self.key} = %s"
         self._converters = []
         for name in _COLUMNS:
             col = _field(name).get_col(table)
@@ -128,6 +136,35 @@ class DatabaseStore(BaseStore):
         if row is None:
             return None
         return _record(sql.convert(row, connection))
+
+    def get_with_binding(
+        self, public_id: str, bindings: BindingStore
+    ) -> tuple[SessionRecord | None, DeviceBinding | None]:
+        """The session and its device binding in one query (a ``LEFT JOIN``)
+        when the bindings are in the same database."""
+        if (
+            not isinstance(bindings, DatabaseBindingStore)
+            or bindings.using != self.using
+        ):
+            return super().get_with_binding(public_id, bindings)
+        connection, sql = self._sql()
+        joined = joined_columns(connection)
+        statement = (
+            f"{sql.select_columns}, {joined.columns} FROM {sql.table} "
+            f"LEFT JOIN {joined.table} ON {joined.key} = {sql.key} WHERE {sql.key} = %s"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(statement, [public_id])
+            row = cursor.fetchone()
+        if row is None:
+            return None, None
+        width = len(_COLUMNS)
+        record = _record(sql.convert(row[:width], connection))
+        if record.moving:
+            return None, None
+        if record.user_id is None:
+            return record, None
+        return record, joined.binding(row[width:], connection)
 
     def create(self, record: SessionRecord) -> None:
         values = _values(record)
