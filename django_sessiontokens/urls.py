@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.urls import path
 
-from django_sessiontokens import views
+from django_sessiontokens import api, views
 from django_sessiontokens.dbsc import views as dbsc_views
 
 app_name = "sessiontokens"
@@ -17,7 +17,7 @@ urlpatterns = [
     path("dbsc/refresh/", dbsc_views.refresh, name="dbsc-refresh"),
     path("end-others/", views.end_other_sessions, name="end-others"),
     path("<str:public_id>/end/", views.end_session, name="end"),
-    path("api/", views.api_list, name="api"),
-    path("api/end-others/", views.api_end_others, name="api-end-others"),
-    path("api/<str:public_id>/", views.api_session, name="api-session"),
+    path("api/", api.api_list, name="api"),
+    path("api/end-others/", api.api_end_others, name="api-end-others"),
+    path("api/<str:public_id>/", api.api_session, name="api-session"),
 ]

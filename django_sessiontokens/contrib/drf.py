@@ -32,7 +32,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from django_sessiontokens import reauth, views
+from django_sessiontokens import api, reauth, views
 from django_sessiontokens.core import tokens
 from django_sessiontokens.exceptions import ReauthenticationRequired, StoreUnavailable
 
@@ -81,7 +81,7 @@ class SessionViewSet(viewsets.ViewSet):
 
     def handle_exception(self, exc: Exception) -> Response:
         if isinstance(exc, StoreUnavailable):
-            return views._unavailable(self.request, exc)
+            return api.unavailable(self.request, exc)
         if isinstance(exc, ReauthenticationRequired):
             return reauth.api_answer(exc)
         return super().handle_exception(exc)

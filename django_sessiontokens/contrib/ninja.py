@@ -28,7 +28,7 @@ from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema
 from ninja.security import django_auth
 
-from django_sessiontokens import reauth, views
+from django_sessiontokens import api, reauth, views
 from django_sessiontokens.core import tokens
 from django_sessiontokens.exceptions import ReauthenticationRequired, StoreUnavailable
 
@@ -101,7 +101,7 @@ def _answers_503(view: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return view(request, *args, **kwargs)
         except StoreUnavailable as exc:
-            return views._unavailable(request, exc)
+            return api.unavailable(request, exc)
         except ReauthenticationRequired as exc:
             return reauth.api_answer(exc)
 
