@@ -8,7 +8,7 @@ if TYPE_CHECKING:
     from django.http import HttpRequest
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "device_bound", "remember", "rotate"]
+__all__ = ["__version__", "aremember", "device_bound", "remember", "rotate"]
 
 
 def rotate(request: HttpRequest, *, reason: str = "privilege_change") -> None:
@@ -37,6 +37,13 @@ def remember(request: HttpRequest, remembered: bool = True) -> None:
     session: Any = getattr(request, "session", None)
     if isinstance(session, TokenSessionStore):
         session.remember(remembered)
+
+
+async def aremember(request: HttpRequest, remembered: bool = True) -> None:
+    """``remember`` for async views (it may load the session)."""
+    from asgiref.sync import sync_to_async
+
+    await sync_to_async(remember)(request, remembered)
 
 
 def device_bound(request: HttpRequest) -> bool:

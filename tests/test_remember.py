@@ -195,3 +195,16 @@ async def test_the_async_twins_see_a_remembered_session(engine, settings):
     assert await sync_to_async(lambda: loaded.remembered)() is True
     assert await loaded.aget_expire_at_browser_close() is False
     assert await loaded.aget_expiry_age() > 29 * 86400
+
+
+@pytest.mark.parametrize("kept", [True, False])
+def test_aremember_in_an_async_view(engine, limits, kept):
+    client = Client(REMOTE_ADDR="203.0.113.7")
+    client.get("/set/")  # an anonymous session first: remembering loads it
+    user = UserFactory()
+    response = client.get(
+        "/async-sign-in/", {"username": user.username, "remember": "1" if kept else "0"}
+    )
+    assert response.status_code == 200
+    assert (max_age(response) is not None) is kept
+    assert remembered(client) is kept

@@ -25,6 +25,7 @@ urlpatterns = [
     path("set-and-save/", views.set_and_save),
     path("plain/", views.plain, name="plain"),
     path("sign-in/", views.sign_in, name="sign-in"),
+    path("async-sign-in/", views.async_sign_in),
     path("end-then-write/", views.end_then_write),
     path("end-then-read/", views.end_then_read),
     path("in-flight/", views.in_flight),

@@ -90,6 +90,21 @@ def sign_in(request):
     return HttpResponse("signed in")
 
 
+async def async_sign_in(request):
+    """``sign_in`` for an async view: ``aremember`` before the sign-in (it
+    loads the session, which an async view may not do synchronously)."""
+    from asgiref.sync import sync_to_async
+
+    from django_sessiontokens import aremember
+
+    user = await get_user_model().objects.aget(username=request.GET["username"])
+    await aremember(request, request.GET.get("remember") == "1")
+    await sync_to_async(login)(
+        request, user, backend="django.contrib.auth.backends.ModelBackend"
+    )
+    return HttpResponse("signed in")
+
+
 def end_then_write(request):
     """A concurrent logout ends the session while this request still runs."""
     request.session.get("anything")
