@@ -130,7 +130,7 @@ def test_many_ended_at_once_is_one_insert(
 @pytest.mark.django_db(transaction=True)
 def test_ending_sessions_is_one_commit_with_its_audit_rows(engine, user, monkeypatch):
     """On a database engine the deletion and its audit rows commit together
-    (one commit, not two); on Redis the rows are one bulk INSERT."""
+    (one commit, not two); on Redis the rows are one INSERT."""
     for _ in range(3):
         log_in(user)
     commits = []
@@ -153,11 +153,14 @@ def test_ending_sessions_is_one_commit_with_its_audit_rows(engine, user, monkeyp
         ended = services.end_user_sessions(user)
 
     assert len(ended) == 3
-    assert len(commits) == 1
     if engine.__name__.endswith(".redis"):
-        assert writes == [("INSERT", True)]
+        # One statement, in autocommit (Django before 6.0 wraps a bulk
+        # INSERT in a transaction of its own: a commit either way).
+        assert [statement for statement, _ in writes] == ["INSERT"]
+        assert len(commits) <= 1
     else:
         assert writes == [("DELETE", True), ("INSERT", True)]
+        assert len(commits) == 1
     assert SessionEvent.objects.filter(kind="ended", user=user).count() == 3
 
 
