@@ -31,6 +31,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         # Writers take the lock at BEGIN: no "database is locked" under load.
         DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE"}
 
+if django.VERSION >= (6, 1):
+    # Django 6.1 deprecates EMAIL_BACKEND for MAILERS (the test runner makes
+    # every mailer locmem).
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.locmem.EmailBackend"}}
+
 REDIS_URL = os.environ.get("SESSIONTOKENS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},

@@ -4,6 +4,7 @@ backend), the signal, at most one a day, a failing mail backend."""
 import logging
 from datetime import timedelta
 
+import django
 import pytest
 from django.core import mail
 from django.utils import timezone
@@ -143,7 +144,10 @@ def test_an_old_account_with_nothing_on_record_is_alerted(alerts, old_user):
 def test_a_failing_mail_server_does_not_fail_the_sign_in(
     alerts, user, settings, caplog
 ):
-    settings.EMAIL_BACKEND = "tests.test_alerts.FailingBackend"
+    if django.VERSION >= (6, 1):
+        settings.MAILERS = {"default": {"BACKEND": "tests.test_alerts.FailingBackend"}}
+    else:
+        settings.EMAIL_BACKEND = "tests.test_alerts.FailingBackend"
     alerts.sign_in(user, FIREFOX_LINUX, HOME)
     with caplog.at_level(logging.ERROR, logger="django_sessiontokens"):
         sent = alerts.sign_in(user, CHROME_WINDOWS, CAFE)

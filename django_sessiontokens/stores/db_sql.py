@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
+from django.db.models import Q
+from django.db.models.sql import Query
 
 from django_sessiontokens.models import Session
 from django_sessiontokens.stores.base import SEARCH_COUNT_LIMIT
@@ -37,6 +39,16 @@ def record(row: dict[str, Any]) -> SessionRecord:
     user_id = row.get("user_id")
     row["user_id"] = None if user_id is None else str(user_id)
     return SessionRecord(**row)
+
+
+def _as_index_condition(connection: Any, condition: Q) -> str:
+    """``condition`` in SQL as Django writes a partial index's condition on
+    this database (``Index._get_condition_sql``: values inlined)."""
+    query = Query(model=Session, alias_cols=False)
+    where = query.build_where(condition)
+    sql, params = where.as_sql(query.get_compiler(connection=connection), connection)
+    editor = connection.schema_editor()
+    return str(sql % tuple(editor.quote_value(value) for value in params))
 
 
 # Listing and ending -----------------------------------------------------------
@@ -165,6 +177,22 @@ class TableSQL:
         self.expires_index: str = connection.schema_editor()._create_index_name(
             Session._meta.db_table, [_field("expires_at").column], suffix=""
         )
+        #: ``remembered`` as the partial indexes say it, with no parameter
+        #: (SQLite's planner must see that a pass's rows are in its index):
+        #: in both of the forms Django has written it in (``NOT "remembered"``
+        #: up to 6.0, ``"remembered" = 0`` since 6.1), so that an index
+        #: created by either matches.
+        self.remembered = {
+            flag: " AND ".join(
+                dict.fromkeys(
+                    [
+                        f"{'NOT ' * (not flag)}{self.column('remembered')}",
+                        _as_index_condition(connection, Q(remembered=flag)),
+                    ]
+                )
+            )
+            for flag in (False, True)
+        }
         self._converters = []
         for name in LIGHT:
             col = _field(name).get_col(Session._meta.db_table)
@@ -203,9 +231,7 @@ class TableSQL:
         if step.never_authenticated:
             parts.append(f"{self.column('authenticated_at')} IS NULL")
         if step.remembered is not None:
-            # As the partial indexes say it (no parameter: the planner must
-            # see that the pass's rows are in its index).
-            parts.append(f"{'NOT ' * (not step.remembered)}{self.column('remembered')}")
+            parts.append(self.remembered[step.remembered])
         if step.ends_after is not None:
             parts.append(f"{self.column('expires_at')} > %s")
         return " AND ".join(parts)

@@ -120,7 +120,10 @@ SESSIONTOKENS_REAUTH_TO_END_SESSIONS = 5 * 60
 # New-device alerts: sign in from another browser and the email is printed
 # on runserver's console.
 SESSIONTOKENS_NEW_DEVICE_ALERT = True
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+if django.VERSION >= (6, 1):
+    MAILERS = {"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
 DEFAULT_FROM_EMAIL = "security@example.com"
 
 # Where sessions are: a tiny generated database for loopback and the
