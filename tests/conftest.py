@@ -13,6 +13,11 @@ ENGINES = ["db", "redis", "cached_db"]
 REDIS_ENGINES = {"redis", "cached_db"}
 
 
+#: The one skip CI allows: the Debian archive no longer serves the Chromium
+#: that runs DBSC on Linux (``scripts/get-chromium-150.sh`` exits 3).
+CI_ALLOWED_SKIP = "Chromium 150 unavailable: "
+
+
 def _require(reason: str) -> None:
     """Skip with a reason, or fail when CI is set (CI runs every test)."""
     if os.environ.get("CI"):
@@ -144,7 +149,11 @@ def pytest_sessionfinish(session, exitstatus):
     if not os.environ.get("CI") or exitstatus != 0:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    skipped = reporter.stats.get("skipped", []) if reporter else []
+    skipped = [
+        report
+        for report in (reporter.stats.get("skipped", []) if reporter else [])
+        if CI_ALLOWED_SKIP not in str(report.longrepr)
+    ]
     if skipped:
         session.exitstatus = 1
         if reporter:

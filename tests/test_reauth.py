@@ -122,8 +122,6 @@ def test_the_api_answers_403_with_a_code(stale):
 
 @pytest.mark.parametrize("framework", ["drf", "ninja"])
 def test_drf_and_ninja_answer_403_with_the_code(stale, settings, framework):
-    pytest.importorskip("rest_framework")
-    pytest.importorskip("ninja")
     settings.ROOT_URLCONF = "tests.integration_urls"
     here, there = stale["here"], stale["there"]
     prefix = {"drf": "/drf/sessions/", "ninja": "/ninja/sessions/"}[framework]
