@@ -9,8 +9,9 @@ import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from django_sessiontokens import metrics, signals
+from django_sessiontokens import signals
 from django_sessiontokens.conf import conf
+from django_sessiontokens.core.binding import Anomaly
 from django_sessiontokens.services import audit, events
 from django_sessiontokens.stores import registry
 
@@ -89,14 +90,6 @@ def announce_anomaly(
         why,
         action,
     )
-    metrics.anomaly(KIND, action)
-    events.send_after_commit(
-        signals.session_anomaly,
-        public_id=record.public_id,
-        user_id=record.user_id,
-        kind=KIND,
-        old=None,
-        new=why,
-        action=action,
-        request=request,
+    events.announce_anomalies(
+        record, [Anomaly(kind=KIND, old=None, new=why, action=action)], request
     )
