@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 
+from tests.browser.example_server import example_env
 from tests.conftest import _require
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "example_project"
@@ -80,17 +80,7 @@ print("browsed")
 
 
 def manage(*args, tmp_path, engine="db", check=True):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in {"DJANGO_SETTINGS_MODULE", "DATABASE_URL", "PYTHONPATH"}
-    }
-    env.update(
-        EXAMPLE_DATABASE=str(tmp_path / "example.sqlite3"),
-        SESSION_ENGINE_NAME=engine,
-        REDIS_URL=settings.REDIS_URL,
-        PYTHONWARNINGS="error::DeprecationWarning",
-    )
+    env = example_env(tmp_path, engine)
     result = subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=EXAMPLE,
