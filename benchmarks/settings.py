@@ -2,6 +2,8 @@
 
 ``BENCH_ENGINE``  a name from ``benchmarks.engines`` (default ``ours-db``);
 ``DATABASE_URL``  the database (default: a SQLite file, ``BENCH_SQLITE``);
+``BENCH_SQLITE_JOURNAL``  ``wal`` (default: the write-ahead log, every commit
+durable, as the tutorial advises) or ``delete`` (SQLite's rollback journal);
 ``BENCH_REDIS_URL``  the Redis database (default ``redis://127.0.0.1:6379/10``);
 ``BENCH_AUDIT``  ``0`` switches our audit trail off (default on, as shipped);
 ``BENCH_DBSC``  ``1`` turns device-bound sessions on (ours only).

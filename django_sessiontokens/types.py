@@ -142,6 +142,58 @@ class SessionInfo:
         return self.active
 
 
+#: An ``ended`` row's columns (attribute names) copied from the session's
+#: record, and the record field each comes from.
+ENDED_COPIES = {
+    "public_id": "public_id",
+    "user_id": "user_id",
+    "ip": "ip",
+    "impersonator_id": "impersonator_id",
+}
+
+
+@dataclass(frozen=True)
+class EndedEvent:
+    """The audit trail's ``ended`` row for sessions ended together: the
+    values they share, and which come from each session's own record. A
+    store that can write the rows in the statement that removes the
+    sessions does (``BaseStore.end``); otherwise ``services.audit`` does."""
+
+    time: datetime
+    reason: str
+    actor: str
+    ended_by_id: Any = None
+    #: The user row is gone by the time the rows are written
+    #: (``user_deleted``): the rows name no user.
+    user_gone: bool = False
+
+    def shared(self) -> dict[str, Any]:
+        """The columns every row of this ending has."""
+        return {
+            "time": self.time,
+            "kind": "ended",
+            "previous_public_id": "",
+            "reason": self.reason,
+            "actor": self.actor,
+            "ended_by_id": self.ended_by_id,
+            "device": "",
+        }
+
+    def copied(self) -> dict[str, str]:
+        """Event column -> record field, for this ending."""
+        if not self.user_gone:
+            return dict(ENDED_COPIES)
+        return {k: v for k, v in ENDED_COPIES.items() if k != "user_id"}
+
+    def row(self, record: SessionRecord) -> dict[str, Any]:
+        """The row recording that ``record`` ended."""
+        found = {"user_id": None, **self.shared()}
+        for column, field in self.copied().items():
+            found[column] = getattr(record, field)
+        found["ip"] = found["ip"] or None
+        return found
+
+
 @dataclass
 class RequestContext:
     """What the middleware and the auth receivers tell a session about the

@@ -13,16 +13,16 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 @pytest.fixture
 def locked_twice(monkeypatch, store):
-    """The store's delete fails twice as SQLite does under a held lock."""
-    real, calls = store.delete, []
+    """The store's ending fails twice as SQLite does under a held lock."""
+    real, calls = store.end, []
 
-    def delete(public_ids):
-        calls.append(list(public_ids))
+    def end(selection, event=None):
+        calls.append(list(selection.ids))
         if len(calls) <= 2:
             raise OperationalError("database is locked")
-        return real(public_ids)
+        return real(selection, event)
 
-    monkeypatch.setattr(store, "delete", delete)
+    monkeypatch.setattr(store, "end", end)
     monkeypatch.setattr(ending, "LOCKED_RETRY_DELAYS", (0.001,) * 5)
     return calls
 
@@ -45,9 +45,9 @@ def test_inside_a_transaction_the_error_is_raised(engine, store, user, locked_tw
 
 
 def test_other_errors_are_not_retried(engine, store, user, monkeypatch):
-    def broken(public_ids):
+    def broken(selection, event=None):
         raise OperationalError("no such table: sessiontokens_session")
 
-    monkeypatch.setattr(store, "delete", broken)
+    monkeypatch.setattr(store, "end", broken)
     with pytest.raises(OperationalError, match="no such table"):
         services.end_sessions(["x" * 24], reason="revoked", store=store)

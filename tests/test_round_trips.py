@@ -13,6 +13,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from redis.connection import AbstractConnection
 
+from django_sessiontokens import services
+from django_sessiontokens.models import SessionEvent
+
 pytestmark = [pytest.mark.redis, pytest.mark.django_db]
 
 
@@ -159,3 +162,44 @@ def test_a_remembered_read_costs_what_any_read_costs(
         assert sql[0].lstrip().upper().startswith("SELECT")
     else:
         assert (len(sent), len(sql)) == (1, 0)
+
+
+@pytest.mark.parametrize(
+    "engine_path",
+    [
+        "django_sessiontokens.backends.db",
+        "django_sessiontokens.backends.redis",
+        "django_sessiontokens.backends.cached_db",
+    ],
+)
+def test_ending_a_users_sessions_costs_a_fixed_number_of_round_trips(
+    settings, redis_client, user, engine_path
+):
+    """Ending one user's sessions, their audit rows included: one statement
+    on PostgreSQL, an INSERT ... SELECT and a DELETE ... RETURNING on SQLite
+    (the rows never travel to Python and back); on Redis the user's indexes
+    and one script, then one INSERT of the rows. However many sessions."""
+    settings.SESSION_ENGINE = engine_path
+    for _ in range(4):
+        signed_in(user)
+    with redis_round_trips() as sent, CaptureQueriesContext(connection) as queries:
+        ended = services.end_user_sessions(user)
+
+    assert len(ended) == 4
+    statements = [
+        q["sql"].split()[0]
+        for q in queries.captured_queries
+        if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
+    ]
+    if engine_path.endswith(".redis"):
+        assert statements == ["INSERT"]
+        assert len(sent) == 2, sent
+        assert b"ZRANGE" in text_of(sent[0])
+        assert b"EVALSHA" in text_of(sent[1])
+    else:
+        postgresql = connection.vendor == "postgresql"
+        assert statements == (["WITH"] if postgresql else ["INSERT", "DELETE"])
+        # cached_db: the "gone" markers, one pipelined round trip.
+        assert len(sent) == (1 if engine_path.endswith(".cached_db") else 0), sent
+    assert SessionEvent.objects.filter(kind="ended", user=user).count() == 4
+    assert services.list_user_sessions(user) == []

@@ -1,10 +1,11 @@
 """The audit trail: one ``SessionEvent`` row per lifecycle event of a
 signed-in session.
 
-``services`` calls the recorders below, with one INSERT per event or one bulk
-INSERT per batch. Inside a transaction the rows are written in it (in a
-savepoint), so they commit with the change they record (ending sessions on
-a database engine is one transaction: ``services.ending``) and a rollback
+``services`` calls the recorders below, with one multi-row INSERT per batch
+(``stores.event_rows``); a database store writes an ending's rows in the
+statement that removes the sessions (``ended_event``, ``BaseStore.end``),
+so they commit together. Inside a transaction the rows are written in it
+(in a savepoint), so they commit with the change they record and a rollback
 leaves none; outside one they are written at once. A database error while
 writing is logged, never raised: the session operation (on Redis, say) has
 already happened and stands.
@@ -24,6 +25,8 @@ from django.utils import timezone
 from django_sessiontokens import devices
 from django_sessiontokens.conf import conf
 from django_sessiontokens.models import SessionEvent
+from django_sessiontokens.stores import event_rows
+from django_sessiontokens.types import EndedEvent
 
 if TYPE_CHECKING:
     from django.http import HttpRequest
@@ -56,47 +59,38 @@ def _event(
     *,
     reason: str = "",
     actor: str = "",
-    ended_by: Any = None,
     previous_public_id: str | None = None,
-) -> SessionEvent:
-    user_id = None if reason in _USER_GONE else record.user_id
-    ended_by_id = getattr(ended_by, "pk", None)
-    return SessionEvent(
-        time=timezone.now(),
-        kind=kind,
-        public_id=record.public_id,
-        previous_public_id=previous_public_id or "",
-        user_id=user_id,
-        reason=reason,
-        actor=actor,
-        ended_by_id=ended_by_id,
-        ip=record.ip or None,
+) -> dict[str, Any]:
+    """The row of one event (``ended`` rows: ``EndedEvent.row``)."""
+    return {
+        "time": timezone.now(),
+        "kind": kind,
+        "public_id": record.public_id,
+        "previous_public_id": previous_public_id or "",
+        "user_id": record.user_id,
+        "reason": reason,
+        "actor": actor,
+        "ended_by_id": None,
+        "ip": record.ip or None,
         # What the new-device rule compares: sign-ins and alerts only (an
         # ending of many sessions parses no user agents).
-        device=devices.family(record.user_agent) if kind in _SIGHTINGS else "",
-        impersonator_id=record.impersonator_id,
-    )
+        "device": devices.family(record.user_agent) if kind in _SIGHTINGS else "",
+        "impersonator_id": record.impersonator_id,
+    }
 
 
-def _write(events: list[SessionEvent]) -> None:
+def _write(rows: list[dict[str, Any]]) -> None:
     alias = router.db_for_write(SessionEvent)
     try:
         if transaction.get_connection(alias).in_atomic_block:
             # In a savepoint: a failed INSERT must not abort the caller's
             # transaction (PostgreSQL would refuse the rest of it).
             with transaction.atomic(using=alias):
-                _insert(events, alias)
+                event_rows.insert(alias, rows)
         else:
-            _insert(events, alias)
+            event_rows.insert(alias, rows)
     except DatabaseError:
-        logger.exception("Could not write %d session event(s)", len(events))
-
-
-def _insert(events: list[SessionEvent], alias: str) -> None:
-    if len(events) == 1:
-        events[0].save(force_insert=True, using=alias)
-    else:
-        SessionEvent.objects.using(alias).bulk_create(events)
+        logger.exception("Could not write %d session event(s)", len(rows))
 
 
 def _signed_in(records: Iterable[SessionRecord]) -> list[SessionRecord]:
@@ -128,36 +122,35 @@ def record_rotated(
         return
     kind = CREATED if reason == "login" else ROTATED
     actor = "system" if reason == "periodic" else _request_actor(request)
-    _write(
-        [
-            _event(
-                kind,
-                record,
-                reason=reason,
-                actor=actor,
-                previous_public_id=previous_public_id,
-            )
-        ]
+    row = _event(
+        kind, record, reason=reason, actor=actor, previous_public_id=previous_public_id
+    )
+    _write([row])
+
+
+def ended_event(reason: str, actor: str, ended_by: Any) -> EndedEvent | None:
+    """What an ending's rows share (``None`` with the audit trail off): a
+    database store writes them with the removal (``BaseStore.end``)."""
+    if not conf.AUDIT:
+        return None
+    return EndedEvent(
+        time=timezone.now(),
+        reason=reason,
+        actor=actor,
+        ended_by_id=getattr(ended_by, "pk", None),
+        user_gone=reason in _USER_GONE,
     )
 
 
 def record_ended(
     records: Iterable[SessionRecord], *, reason: str, actor: str, ended_by: Any
 ) -> None:
-    if not conf.AUDIT:
+    event = ended_event(reason, actor, ended_by)
+    if event is None:
         return
-    events = [
-        _event(
-            ENDED,
-            record,
-            reason=reason,
-            actor=actor,
-            ended_by=ended_by,
-        )
-        for record in _signed_in(records)
-    ]
-    if events:
-        _write(events)
+    rows = [event.row(record) for record in _signed_in(records)]
+    if rows:
+        _write(rows)
 
 
 def record_reuse(record: SessionRecord) -> None:
@@ -169,7 +162,10 @@ def record_new_device(record: SessionRecord) -> None:
     """The new-device alert for this sign-in (what limits alerts to one per
     device a day). Written at once: alerts run after commit."""
     try:
-        _event(NEW_DEVICE, record, actor="system").save(force_insert=True)
+        event_rows.insert(
+            router.db_for_write(SessionEvent),
+            [_event(NEW_DEVICE, record, actor="system")],
+        )
     except DatabaseError:
         logger.exception("Could not write a session event")
 

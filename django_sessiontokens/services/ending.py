@@ -13,14 +13,14 @@ from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from django.db import IntegrityError, OperationalError, connections, transaction
+from django.db import OperationalError, connections
 from django.utils import timezone
 
 from django_sessiontokens import metrics
 from django_sessiontokens.core import policy
-from django_sessiontokens.services import bindings, events
+from django_sessiontokens.services import audit, bindings, events
 from django_sessiontokens.stores import registry
-from django_sessiontokens.stores.base import BaseStore
+from django_sessiontokens.stores.base import BaseStore, Selection
 from django_sessiontokens.types import Actor, Reason, SessionInfo, SessionRecord
 
 if TYPE_CHECKING:
@@ -50,20 +50,6 @@ def _retry_when_locked(
             logger.warning("Ending sessions: %s; trying again", exc)
             time.sleep(delay)
     raise AssertionError("unreachable")
-
-
-def _atomic(
-    function: Callable[[], list[SessionRecord]], alias: str
-) -> list[SessionRecord]:
-    try:
-        with transaction.atomic(using=alias):
-            return function()
-    except IntegrityError:
-        # A row of the audit trail named a user deleted meanwhile, and the
-        # database checked it at the commit (PostgreSQL defers foreign
-        # keys): end the sessions all the same, the trail on its own.
-        logger.warning("Ending sessions: the audit trail refused a row; again")
-        return function()
 
 
 def _in_transaction() -> bool:
@@ -102,24 +88,48 @@ def end_sessions(
     store: BaseStore | None = None,
 ) -> list[SessionInfo]:
     """End these sessions; returns what was ended (unknown ids are skipped)."""
-    store = store or get_store()
     ids = list(dict.fromkeys(public_ids))
+    if not ids:
+        return []
+    return _end(
+        Selection(ids=ids),
+        reason=reason,
+        actor=actor,
+        ended_by=ended_by,
+        request=request,
+        store=store or get_store(),
+    )
+
+
+def _end(
+    selection: Selection,
+    *,
+    reason: Reason | str,
+    actor: Actor | str,
+    ended_by: Any,
+    request: HttpRequest | None,
+    store: BaseStore,
+) -> list[SessionInfo]:
+    """Remove, then record and announce. A database store writes the audit
+    rows with the removal (one statement or one transaction: one commit);
+    otherwise they follow it. The signals go out after commit."""
+    reason_value, actor_value = _value(reason), _value(actor)
+    event = audit.ended_event(reason_value, actor_value, ended_by)
 
     def end() -> list[SessionRecord]:
-        ended = store.delete(ids)
-        bindings.end(ids)
+        ended, recorded = store.end(selection, event)
+        bindings.end([record.public_id for record in ended])
         events.announce_ended(
-            ended, reason=reason, actor=actor, ended_by=ended_by, request=request
+            ended,
+            reason=reason_value,
+            actor=actor_value,
+            ended_by=ended_by,
+            request=request,
+            recorded=recorded,
         )
         return ended
 
-    alias = store.database_alias()
-    if alias is None:
-        ended = _retry_when_locked(end)
-    else:
-        # One transaction: the audit rows commit with the deletion (one
-        # commit, not two); the signals go out after it.
-        ended = _retry_when_locked(lambda: _atomic(end, alias))
+    ended = _retry_when_locked(end)
     now = timezone.now()
     return [info(record, now) for record in ended]
 
@@ -156,8 +166,8 @@ def end_session(
 _ACCOUNT_GONE = frozenset({Reason.USER_DISABLED.value, Reason.USER_DELETED.value})
 
 
-def _value(reason: Reason | str) -> str:
-    return reason.value if isinstance(reason, Reason) else str(reason)
+def _value(item: Reason | Actor | str) -> str:
+    return item.value if isinstance(item, (Reason, Actor)) else str(item)
 
 
 def _public_id_of(item: Any) -> str | None:
@@ -183,22 +193,17 @@ def end_user_sessions(
     public id or a session object, read when this runs) and the sessions in
     which someone else impersonates them: those are the impersonator's (they
     end with the account itself, or one by one by public id)."""
-    store = store or get_store()
-    user_id = str(getattr(user, "pk", user))
-    keep = _public_id_of(except_)
-    account_gone = _value(reason) in _ACCOUNT_GONE
-    ids = [
-        r.public_id
-        for r in store.for_user(user_id)
-        if r.public_id != keep and (account_gone or r.impersonator_id is None)
-    ]
-    return end_sessions(
-        ids,
+    return _end(
+        Selection(
+            user_id=str(getattr(user, "pk", user)),
+            keep=_public_id_of(except_),
+            impersonated=_value(reason) in _ACCOUNT_GONE,
+        ),
         reason=reason,
         actor=actor,
         ended_by=ended_by,
         request=request,
-        store=store,
+        store=store or get_store(),
     )
 
 

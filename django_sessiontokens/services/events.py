@@ -44,15 +44,19 @@ def announce_ended(
     actor: Actor | str,
     ended_by: Any = None,
     request: HttpRequest | None = None,
+    recorded: bool = False,
 ) -> None:
+    """The log, metrics, audit rows (unless the store wrote them with the
+    removal: ``recorded``) and ``session_ended`` of sessions just ended."""
     records = list(records)
     if not records:
         return
     reason_value, actor_value = _value(reason), _value(actor)
     metrics.ended(reason_value, actor_value, len(records))
-    audit.record_ended(
-        records, reason=reason_value, actor=actor_value, ended_by=ended_by
-    )
+    if not recorded:
+        audit.record_ended(
+            records, reason=reason_value, actor=actor_value, ended_by=ended_by
+        )
     for record in records:
         logger.info(
             "session ended",

@@ -18,21 +18,38 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from django_sessiontokens.types import MOVING, UPDATABLE, SessionRecord
+from django_sessiontokens.types import MOVING, UPDATABLE, EndedEvent, SessionRecord
 
 if TYPE_CHECKING:
     from django_sessiontokens.core.policy import Cutoffs
     from django_sessiontokens.stores.bindings import BindingStore
     from django_sessiontokens.types import DeviceBinding
 
-__all__ = ["SEARCH_COUNT_LIMIT", "UPDATABLE", "BaseStore", "SessionRecord"]
+__all__ = ["SEARCH_COUNT_LIMIT", "UPDATABLE", "BaseStore", "Selection", "SessionRecord"]
 
 #: ``search`` counts matches up to this many; a larger total is reported as
 #: ``SEARCH_COUNT_LIMIT + 1`` ("more than"), so a listing costs in proportion
 #: to its page, not to all sessions.
 SEARCH_COUNT_LIMIT = 10_000
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which sessions: these ``ids``; or every one of ``user_id`` but
+    ``keep``, and, unless ``impersonated``, but those with an impersonator."""
+
+    ids: Sequence[str] = ()
+    user_id: str | None = None
+    keep: str | None = None
+    impersonated: bool = True
+
+    def wants(self, record: SessionRecord) -> bool:
+        return record.public_id != self.keep and (
+            self.impersonated or record.impersonator_id is None
+        )
 
 
 class BaseStore(abc.ABC):
@@ -125,6 +142,20 @@ class BaseStore(abc.ABC):
     def delete(self, public_ids: Sequence[str]) -> list[SessionRecord]:
         """Remove these sessions (tombstones included); return the records
         that existed."""
+
+    def end(
+        self, selection: Selection, event: EndedEvent | None = None
+    ) -> tuple[list[SessionRecord], bool]:
+        """Remove the selected sessions (tombstones included):
+        ``(records removed, audit rows written)``. A store that can write
+        ``event``'s rows with the removal, atomically, does and says
+        ``True``; this default removes (``for_user``, ``delete``) and leaves
+        the rows to the caller."""
+        ids = list(selection.ids)
+        if selection.user_id is not None:
+            records = self.for_user(selection.user_id)
+            ids = [record.public_id for record in records if selection.wants(record)]
+        return (self.delete(ids) if ids else []), False
 
     @abc.abstractmethod
     def for_user(self, user_id: str) -> list[SessionRecord]:

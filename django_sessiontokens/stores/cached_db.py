@@ -55,13 +55,14 @@ from django.utils import timezone
 
 from django_sessiontokens.conf import conf
 from django_sessiontokens.exceptions import StaleCopy, StoreUnavailable
-from django_sessiontokens.stores.base import BaseStore, SessionRecord
+from django_sessiontokens.stores.base import BaseStore, Selection, SessionRecord
 from django_sessiontokens.stores.db import DatabaseStore
 from django_sessiontokens.stores.redis import codec, generation, keys, scripts
 from django_sessiontokens.stores.redis.connection import RedisAccess, call
 
 if TYPE_CHECKING:
     from django_sessiontokens.core.policy import Cutoffs
+    from django_sessiontokens.types import EndedEvent
 
 logger = logging.getLogger("django_sessiontokens")
 
@@ -362,6 +363,13 @@ class CachedDatabaseStore(RedisAccess, BaseStore):
         removed = self.db.delete(public_ids)
         self._gone(public_ids)
         return removed
+
+    def end(
+        self, selection: Selection, event: EndedEvent | None = None
+    ) -> tuple[list[SessionRecord], bool]:
+        removed, recorded = self.db.end(selection, event)
+        self._gone(list(selection.ids) or [record.public_id for record in removed])
+        return removed, recorded
 
     def purge_expired(
         self, cutoffs: Cutoffs, *, batch_size: int, dry_run: bool = False

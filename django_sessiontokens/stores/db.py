@@ -10,15 +10,20 @@ from django.db.models import F
 
 from django_sessiontokens.exceptions import CreateError, StaleCopy, UpdateError
 from django_sessiontokens.models import Session
-from django_sessiontokens.stores import db_purge, db_sql
-from django_sessiontokens.stores.base import UPDATABLE, BaseStore, SessionRecord
+from django_sessiontokens.stores import db_ending, db_purge, db_sql
+from django_sessiontokens.stores.base import (
+    UPDATABLE,
+    BaseStore,
+    Selection,
+    SessionRecord,
+)
 from django_sessiontokens.stores.bindings_db import DatabaseBindingStore, joined_columns
 from django_sessiontokens.types import MOVING
 
 if TYPE_CHECKING:
     from django_sessiontokens.core.policy import Cutoffs
     from django_sessiontokens.stores.bindings import BindingStore
-    from django_sessiontokens.types import DeviceBinding
+    from django_sessiontokens.types import DeviceBinding, EndedEvent
 
 _COLUMNS = list(SessionRecord.__dataclass_fields__)
 _LIGHT = [name for name in _COLUMNS if name != "data"]
@@ -242,6 +247,16 @@ class DatabaseStore(BaseStore):
             return []
         connection, _sql = self._sql(for_write=True)
         return db_sql.delete(self._manager(), connection, public_ids)
+
+    def end(
+        self, selection: Selection, event: EndedEvent | None = None
+    ) -> tuple[list[SessionRecord], bool]:
+        """One statement (PostgreSQL) or one transaction (SQLite) removes
+        the sessions and writes their audit rows (``db_ending``)."""
+        connection, _sql = self._sql(for_write=True)
+        if not db_sql.table_sql(connection).returning:
+            return super().end(selection, event)
+        return db_ending.end(connection, selection, event)
 
     def for_user(self, user_id: str) -> list[SessionRecord]:
         connection, _sql = self._sql()

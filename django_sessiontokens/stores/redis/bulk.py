@@ -54,10 +54,12 @@ class Bulk:
         targets: dict[str, str],
         bounds: list[str],
         quiet: bool = False,
+        spare: bool = False,
     ) -> tuple[list[SessionRecord], list[SessionRecord], int]:
         """Run the delete script over ``targets`` (public id -> believed
-        owner) under ``bounds`` (``_bounds``; all ``""``: unconditionally):
-        ``(removed, kept because alive, how many removed)``."""
+        owner) under ``bounds`` (``_bounds``; all ``""``: unconditionally),
+        with ``spare``, leaving sessions with an impersonator alone:
+        ``(removed, kept because alive or spared, how many removed)``."""
         removed: list[SessionRecord] = []
         live: list[SessionRecord] = []
         count = 0
@@ -74,7 +76,8 @@ class Bulk:
             retry: dict[str, str] = {}
             for group in groups.values():
                 names: list[str] = []
-                args: list[Any] = [len(group), "1" if quiet else "", *bounds]
+                flags = ["1" if quiet else "", "1" if spare else ""]
+                args: list[Any] = [len(group), *flags, *bounds]
                 for pid, uid in group:
                     names += [self.key(pid), self._index(pid, uid)]
                     args += [pid, uid]

@@ -16,7 +16,12 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from django_sessiontokens.exceptions import CreateError, UpdateError
-from django_sessiontokens.stores.base import UPDATABLE, BaseStore, SessionRecord
+from django_sessiontokens.stores.base import (
+    UPDATABLE,
+    BaseStore,
+    Selection,
+    SessionRecord,
+)
 from django_sessiontokens.stores.redis import codec, keys, scripts
 from django_sessiontokens.stores.redis.bindings import RedisBindingStore
 from django_sessiontokens.stores.redis.bulk import Bulk
@@ -29,6 +34,7 @@ from django_sessiontokens.types import MOVING
 
 if TYPE_CHECKING:
     from django_sessiontokens.core.policy import Cutoffs
+    from django_sessiontokens.types import EndedEvent
 
 #: Remembered owners (public id -> user id or ""), at most this many.
 OWNERS = 10_000
@@ -123,15 +129,44 @@ class RedisStore(Search, Purge, Bulk, ClusterSets, RedisAccess, BaseStore):
             pipe.get(self.key(public_id))
         return [unpack(raw, data=False) if raw else None for raw in pipe.execute()]
 
-    def for_user(self, user_id: str) -> list[SessionRecord]:
-        user_id = str(user_id)
+    def _members(self, client: Any, user_id: str) -> tuple[list[str], list[list[str]]]:
+        """The user's indexes and their members: one pipelined round trip."""
         indexes = keys.user_indexes(self.prefix(), user_id)
+        pipe = client.pipeline(transaction=False)
+        for index in indexes:
+            pipe.zrange(index, 0, -1)
+        return indexes, [[text(m) for m in found] for found in pipe.execute()]
+
+    def end(
+        self, selection: Selection, event: EndedEvent | None = None
+    ) -> tuple[list[SessionRecord], bool]:
+        """One user's: their indexes, then the delete script (which leaves
+        sessions with an impersonator alone unless ``impersonated``), two
+        round trips in all. The audit rows are the caller's."""
+        if selection.user_id is None:
+            return super().end(selection, event)
+        user_id = str(selection.user_id)
         with self.guard():
             client = self.client()
-            pipe = client.pipeline(transaction=False)
-            for index in indexes:
-                pipe.zrange(index, 0, -1)
-            members = [[text(m) for m in found] for found in pipe.execute()]
+            _indexes, members = self._members(client, user_id)
+            targets = {
+                pid: user_id
+                for found in members
+                for pid in found
+                if pid != selection.keep
+            }
+            removed, _kept, _count = self._delete(
+                client, targets, _UNCONDITIONAL, spare=not selection.impersonated
+            )
+        for record in removed:
+            self._owners.pop(record.public_id, None)
+        return removed, False
+
+    def for_user(self, user_id: str) -> list[SessionRecord]:
+        user_id = str(user_id)
+        with self.guard():
+            client = self.client()
+            indexes, members = self._members(client, user_id)
             public_ids = [pid for found in members for pid in found]
             records = self._light(client, public_ids)
             dead = {
