@@ -201,7 +201,13 @@ def ends_at(record: SessionRecord) -> datetime:
 
 def is_alive(record: SessionRecord, now: datetime) -> bool:
     """The one answer to "is this stored session alive now?"."""
-    return not record.moving and now < ends_at(record)
+    return ending(record, now)[1]
+
+
+def ending(record: SessionRecord, now: datetime) -> tuple[datetime, bool]:
+    """``(ends_at(record), is_alive(record, now))``, computed once."""
+    end = ends_at(record)
+    return end, not record.moving and now < end
 
 
 @dataclass(frozen=True)

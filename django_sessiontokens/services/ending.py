@@ -63,16 +63,17 @@ def get_store() -> BaseStore:
 
 def info(record: SessionRecord, now: datetime) -> SessionInfo:
     """What a listing shows of ``record``, decided under today's settings."""
+    expires_at, active = policy.ending(record, now)
     return SessionInfo(
         public_id=record.public_id,
         user_id=record.user_id,
         created_at=record.created_at,
         authenticated_at=record.authenticated_at,
         last_activity=record.last_activity,
-        expires_at=policy.ends_at(record),
+        expires_at=expires_at,
         ip=record.ip,
         user_agent=record.user_agent,
-        active=policy.is_alive(record, now),
+        active=active,
         impersonator_id=record.impersonator_id,
         remembered=record.remembered,
     )

@@ -93,7 +93,7 @@ def _remove(
     params: list[Any],
     event: EndedEvent | None,
 ) -> list[SessionRecord]:
-    light = ", ".join(sql.column(name) for name in db_sql.LIGHT)
+    light = sql.light
     delete = f"DELETE FROM {sql.table} WHERE {where}"  # noqa: S608
     signed_in = f"{sql.column('user_id')} IS NOT NULL"
     events = connection.ops.quote_name(event_rows.table())
@@ -102,7 +102,7 @@ def _remove(
         statements = [(f"{delete} RETURNING {light}", params)]
     elif sql.vendor == "postgresql":
         columns, select, shared = event_rows.ended_select(
-            connection, event, lambda name: f"gone.{sql.column(name)}"
+            connection, event, "gone", sql.column
         )
         statements = [
             (
@@ -115,7 +115,7 @@ def _remove(
         ]
     else:
         columns, select, shared = event_rows.ended_select(
-            connection, event, lambda name: f"{sql.table}.{sql.column(name)}"
+            connection, event, sql.table, sql.column
         )
         statements = [
             (

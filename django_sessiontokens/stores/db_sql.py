@@ -156,7 +156,7 @@ class TableSQL:
         self.vendor = connection.vendor
         self.quote = connection.ops.quote_name
         self.table = self.quote(Session._meta.db_table)
-        light = ", ".join(self.column(name) for name in LIGHT)
+        light = self.light = ", ".join(self.column(name) for name in LIGHT)
         # Identifiers come from the model and are quoted; values are parameters.
         self.by_user = (
             f"SELECT {light} FROM {self.table} "  # noqa: S608
@@ -200,6 +200,10 @@ class TableSQL:
                 connection
             )
             self._converters.append((col, found))
+        #: Only the columns that have converters: (position, column, them).
+        self._converting = [
+            (i, col, found) for i, (col, found) in enumerate(self._converters) if found
+        ]
 
     def records(
         self, rows: Sequence[Sequence[Any]], connection: Any
@@ -207,14 +211,13 @@ class TableSQL:
         """Rows of the ``LIGHT`` columns as records."""
         found = []
         for row in rows:
-            values = {}
-            for name, value, (col, converters) in zip(
-                LIGHT, row, self._converters, strict=True
-            ):
+            values = list(row)
+            for i, col, converters in self._converting:
+                value = values[i]
                 for converter in converters:
                     value = converter(value, col, connection)
-                values[name] = value
-            found.append(record(values))
+                values[i] = value
+            found.append(record(dict(zip(LIGHT, values, strict=True))))
         return found
 
     def column(self, name: str) -> str:

@@ -58,12 +58,11 @@ def insert(alias: str, rows: Sequence[dict[str, Any]]) -> None:
             return
         one = "(" + ", ".join(["%s"] * len(FIELDS)) + ")"
         size = max(1, connection.ops.bulk_batch_size(FIELDS, rows))
+        prepared = _Prepared(connection)
         for start in range(0, len(rows), size):
             batch = rows[start : start + size]
             params = [
-                _prepared(field, _value(row, field), connection)
-                for row in batch
-                for field in FIELDS
+                prepared(field, _value(row, field)) for row in batch for field in FIELDS
             ]
             cursor.execute(f"{target} VALUES {', '.join([one] * len(batch))}", params)
 
@@ -72,10 +71,22 @@ def _value(row: dict[str, Any], field: Any) -> Any:
     return row.get(field.attname, _empty(field))
 
 
-def _prepared(field: Any, value: Any, connection: Any) -> Any:
-    if value is None or field.attname in _TEXT:
-        return value
-    return field.get_db_prep_save(value, connection)
+class _Prepared:
+    """Values as the database takes them; the rows of one batch share most
+    of theirs (time, reason, user), so each distinct one is prepared once."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.done: dict[tuple[str, Any], Any] = {}
+
+    def __call__(self, field: Any, value: Any) -> Any:
+        if value is None or field.attname in _TEXT:
+            return value
+        key = (field.attname, value)
+        found = self.done.get(key, self)
+        if found is self:
+            found = self.done[key] = field.get_db_prep_save(value, self.connection)
+        return found
 
 
 def _empty(field: Any) -> Any:
@@ -83,27 +94,47 @@ def _empty(field: Any) -> Any:
 
 
 def ended_select(
-    connection: Any, event: EndedEvent, column_of: Callable[[str], str]
+    connection: Any, event: EndedEvent, source: str, column: Callable[[str], str]
 ) -> tuple[str, str, list[Any]]:
     """``(columns, select list, parameters)`` of an ``INSERT INTO event
-    (columns) SELECT <select list> FROM <the sessions>`` recording that
-    they ended: the shared values as parameters (typed on PostgreSQL), the
-    copied ones as ``column_of(record field)``."""
+    (columns) SELECT <select list> FROM <source>`` recording that the
+    sessions in ``source`` ended: the shared values as parameters (typed on
+    PostgreSQL), the copied ones as ``source.<column(record field)>``. The
+    SQL is made once per database and shape; the parameters every time."""
+    key = (connection.alias, connection.vendor, event.user_gone, source)
+    found = _SELECTS.get(key)
+    if found is None:
+        found = _SELECTS[key] = _select(connection, event, source, column)
+    columns, select, shared = found
+    values = event.shared()
+    prepared = _Prepared(connection)
+    return (
+        columns,
+        select,
+        [prepared(field, values.get(field.attname)) for field in shared],
+    )
+
+
+_SELECTS: dict[tuple[str, str, bool, str], tuple[str, str, list[Any]]] = {}
+
+
+def _select(
+    connection: Any, event: EndedEvent, source: str, column: Callable[[str], str]
+) -> tuple[str, str, list[Any]]:
     quote = connection.ops.quote_name
-    shared, copied = event.shared(), event.copied()
-    select, params = [], []
+    copied = event.copied()
+    select, shared = [], []
     for field in FIELDS:
         if field.attname in copied:
-            select.append(column_of(copied[field.attname]))
+            select.append(f"{source}.{column(copied[field.attname])}")
             continue
-        value = shared.get(field.attname, _empty(field))
-        params.append(field.get_db_prep_save(value, connection))
+        shared.append(field)
         if connection.vendor == "postgresql":
             select.append(f"CAST(%s AS {field.cast_db_type(connection)})")
         else:
             select.append("%s")
     columns = ", ".join(quote(str(field.column)) for field in FIELDS)
-    return columns, ", ".join(select), params
+    return columns, ", ".join(select), shared
 
 
 def table() -> str:
