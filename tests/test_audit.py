@@ -13,6 +13,7 @@ from django_sessiontokens import services
 from django_sessiontokens.models import SessionEvent
 from django_sessiontokens.services import audit
 from django_sessiontokens.stores import event_rows
+from django_sessiontokens.types import EndedEvent, SessionRecord
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -190,6 +191,68 @@ def test_a_refused_audit_row_does_not_stop_the_ending(engine, user, caplog):
     assert services.list_user_sessions(user) == []
     assert not SessionEvent.objects.filter(kind="ended").exists()
     assert "Could not write 2 session event(s)" in caplog.text
+
+
+def test_a_reason_longer_than_its_column_is_cut_not_refused(engine, user, commit):
+    """Custom reasons are free text: the row keeps the first 32 characters
+    (the column's size) on every engine and database, and the sessions end."""
+    log_in(user)
+    reason = "reason-" + "x" * 40
+    with commit():
+        ended = services.end_user_sessions(user, reason=reason)
+
+    assert [info.public_id for info in ended]
+    assert services.list_user_sessions(user) == []
+    rows = SessionEvent.objects.filter(kind="ended", user=user)
+    assert list(rows.values_list("reason", flat=True)) == [reason[:32]]
+
+
+def test_ending_more_ids_than_one_statement_takes(engine, user, commit):
+    """Ids beyond one ``IN (...)`` list (500) are ended in chunks, each with
+    its rows; unknown ids are skipped."""
+    pids = [public_id(log_in(user)[0]) for _ in range(3)]
+    unknown = [f"{n:024d}" for n in range(1200)]
+    with commit():
+        ended = services.end_sessions(
+            [*unknown[:400], pids[0], *unknown[400:], *pids[1:]], reason="revoked"
+        )
+
+    assert sorted(info.public_id for info in ended) == sorted(pids)
+    assert sorted(
+        SessionEvent.objects.filter(kind="ended").values_list("public_id", flat=True)
+    ) == sorted(pids)
+
+
+def test_an_ended_row_copies_the_record_and_shares_the_rest():
+    now = timezone.now()
+    record = SessionRecord(
+        public_id="p" * 24,
+        secret_hash="h",
+        created_at=now,
+        last_activity=now,
+        expires_at=now,
+        user_id="7",
+        ip="",
+        impersonator_id="9",
+    )
+    event = EndedEvent(time=now, reason="revoked", actor="admin", ended_by_id=3)
+    assert event.row(record) == {
+        "time": now,
+        "kind": "ended",
+        "public_id": "p" * 24,
+        "previous_public_id": "",
+        "user_id": "7",
+        "reason": "revoked",
+        "actor": "admin",
+        "ended_by_id": 3,
+        "ip": None,
+        "device": "",
+        "impersonator_id": "9",
+    }
+    gone = EndedEvent(time=now, reason="user_deleted", actor="system", user_gone=True)
+    assert gone.row(record)["user_id"] is None
+    assert "user_id" not in gone.copied()
+    assert set(event.row(record)) == set(event_rows.NAMES)
 
 
 def test_token_reuse(engine, user, commit):

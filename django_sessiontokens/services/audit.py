@@ -53,6 +53,12 @@ BOUND, BINDING_REFUSED = "bound", "binding_refused"
 _USER_GONE = frozenset({"user_deleted"})
 
 
+def _fit(name: str, value: str) -> str:
+    """A reason or actor cut to its column: a row is never refused for it
+    (custom reasons are free text)."""
+    return value[: SessionEvent._meta.get_field(name).max_length]
+
+
 def _event(
     kind: str,
     record: SessionRecord,
@@ -68,8 +74,8 @@ def _event(
         "public_id": record.public_id,
         "previous_public_id": previous_public_id or "",
         "user_id": record.user_id,
-        "reason": reason,
-        "actor": actor,
+        "reason": _fit("reason", reason),
+        "actor": _fit("actor", actor),
         "ended_by_id": None,
         "ip": record.ip or None,
         # What the new-device rule compares: sign-ins and alerts only (an
@@ -135,8 +141,8 @@ def ended_event(reason: str, actor: str, ended_by: Any) -> EndedEvent | None:
         return None
     return EndedEvent(
         time=timezone.now(),
-        reason=reason,
-        actor=actor,
+        reason=_fit("reason", reason),
+        actor=_fit("actor", actor),
         ended_by_id=getattr(ended_by, "pk", None),
         user_gone=reason in _USER_GONE,
     )
