@@ -4,7 +4,7 @@ import logging
 from datetime import timedelta
 
 import pytest
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, IntegrityError, connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -12,7 +12,7 @@ from django.utils import timezone
 from django_sessiontokens import services
 from django_sessiontokens.models import SessionEvent
 from django_sessiontokens.services import audit
-from django_sessiontokens.stores import event_rows
+from django_sessiontokens.stores import db_ending, db_sql, event_rows
 from django_sessiontokens.types import EndedEvent, SessionRecord
 from tests.factories import UserFactory
 
@@ -218,6 +218,36 @@ def test_ending_more_ids_than_one_statement_takes(engine, user, commit):
         )
 
     assert sorted(info.public_id for info in ended) == sorted(pids)
+    assert sorted(
+        SessionEvent.objects.filter(kind="ended").values_list("public_id", flat=True)
+    ) == sorted(pids)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("engine", ["db", "cached_db"], indirect=True)
+def test_rows_refused_in_a_later_chunk_are_written_once(
+    engine, user, monkeypatch, caplog
+):
+    """The first statement ends its sessions with their rows; the second
+    is refused: its sessions end without rows, which the audit trail writes
+    then. Every ended session has exactly one row."""
+    pids = [public_id(log_in(user)[0]) for _ in range(3)]
+    monkeypatch.setattr(db_sql, "IN_CHUNK", 2)
+    real, calls = db_ending._remove, []
+
+    def remove(sql, connection, where, params, event):
+        calls.append(event is not None)
+        if event is not None and len(calls) == 2:
+            raise IntegrityError("refused")
+        return real(sql, connection, where, params, event)
+
+    monkeypatch.setattr(db_ending, "_remove", remove)
+    with caplog.at_level(logging.WARNING, "django_sessiontokens"):
+        ended = services.end_sessions(pids, reason="revoked")
+
+    assert calls == [True, True, False]
+    assert sorted(info.public_id for info in ended) == sorted(pids)
+    assert "refused a row" in caplog.text
     assert sorted(
         SessionEvent.objects.filter(kind="ended").values_list("public_id", flat=True)
     ) == sorted(pids)

@@ -53,10 +53,17 @@ BOUND, BINDING_REFUSED = "bound", "binding_refused"
 _USER_GONE = frozenset({"user_deleted"})
 
 
+#: The sizes of the free-text columns.
+_SIZES = {
+    name: int(getattr(SessionEvent._meta.get_field(name), "max_length", 0) or 0)
+    for name in ("reason", "actor")
+}
+
+
 def _fit(name: str, value: str) -> str:
     """A reason or actor cut to its column: a row is never refused for it
     (custom reasons are free text)."""
-    return value[: SessionEvent._meta.get_field(name).max_length]
+    return value[: _SIZES[name]]
 
 
 def _event(

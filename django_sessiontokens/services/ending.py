@@ -118,7 +118,7 @@ def _end(
     event = audit.ended_event(reason_value, actor_value, ended_by)
 
     def end() -> list[SessionRecord]:
-        ended, recorded = store.end(selection, event)
+        ended, unrecorded = store.end(selection, event)
         bindings.end([record.public_id for record in ended])
         events.announce_ended(
             ended,
@@ -126,7 +126,7 @@ def _end(
             actor=actor_value,
             ended_by=ended_by,
             request=request,
-            recorded=recorded,
+            unrecorded=unrecorded,
         )
         return ended
 

@@ -44,19 +44,22 @@ def announce_ended(
     actor: Actor | str,
     ended_by: Any = None,
     request: HttpRequest | None = None,
-    recorded: bool = False,
+    unrecorded: Iterable[SessionRecord] | None = None,
 ) -> None:
-    """The log, metrics, audit rows (unless the store wrote them with the
-    removal: ``recorded``) and ``session_ended`` of sessions just ended."""
+    """The log, metrics, audit rows and ``session_ended`` of sessions just
+    ended. ``unrecorded``: those whose audit rows are still to write (the
+    store wrote the others with the removal); default all."""
     records = list(records)
     if not records:
         return
     reason_value, actor_value = _value(reason), _value(actor)
     metrics.ended(reason_value, actor_value, len(records))
-    if not recorded:
-        audit.record_ended(
-            records, reason=reason_value, actor=actor_value, ended_by=ended_by
-        )
+    audit.record_ended(
+        records if unrecorded is None else unrecorded,
+        reason=reason_value,
+        actor=actor_value,
+        ended_by=ended_by,
+    )
     for record in records:
         logger.info(
             "session ended",

@@ -145,17 +145,19 @@ class BaseStore(abc.ABC):
 
     def end(
         self, selection: Selection, event: EndedEvent | None = None
-    ) -> tuple[list[SessionRecord], bool]:
+    ) -> tuple[list[SessionRecord], list[SessionRecord]]:
         """Remove the selected sessions (tombstones included):
-        ``(records removed, audit rows written)``. A store that can write
-        ``event``'s rows with the removal, atomically, does and says
-        ``True``; this default removes (``for_user``, ``delete``) and leaves
-        the rows to the caller."""
+        ``(records removed, those whose audit rows are still to write)``. A
+        store that can write ``event``'s rows with the removal, atomically,
+        does (and returns fewer, usually none, to write); this default
+        removes (``for_user``, ``delete``) and leaves all rows to the
+        caller."""
         ids = list(selection.ids)
         if selection.user_id is not None:
             records = self.for_user(selection.user_id)
             ids = [record.public_id for record in records if selection.wants(record)]
-        return (self.delete(ids) if ids else []), False
+        removed = self.delete(ids) if ids else []
+        return removed, removed
 
     @abc.abstractmethod
     def for_user(self, user_id: str) -> list[SessionRecord]:

@@ -366,10 +366,10 @@ class CachedDatabaseStore(RedisAccess, BaseStore):
 
     def end(
         self, selection: Selection, event: EndedEvent | None = None
-    ) -> tuple[list[SessionRecord], bool]:
-        removed, recorded = self.db.end(selection, event)
+    ) -> tuple[list[SessionRecord], list[SessionRecord]]:
+        removed, unrecorded = self.db.end(selection, event)
         self._gone(list(selection.ids) or [record.public_id for record in removed])
-        return removed, recorded
+        return removed, unrecorded
 
     def purge_expired(
         self, cutoffs: Cutoffs, *, batch_size: int, dry_run: bool = False

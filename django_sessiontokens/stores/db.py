@@ -250,7 +250,7 @@ class DatabaseStore(BaseStore):
 
     def end(
         self, selection: Selection, event: EndedEvent | None = None
-    ) -> tuple[list[SessionRecord], bool]:
+    ) -> tuple[list[SessionRecord], list[SessionRecord]]:
         """One statement (PostgreSQL) or one transaction (SQLite) removes
         the sessions and writes their audit rows (``db_ending``)."""
         connection, _sql = self._sql(for_write=True)

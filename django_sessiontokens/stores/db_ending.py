@@ -12,9 +12,10 @@ removes the sessions, so the ending and its record commit together:
 
 Other databases remove the sessions as ``BaseStore.end`` does, and an audit
 trail routed to another database is left to ``services.audit`` (the rows
-are not "recorded"). A row the database refuses (a user deleted
-meanwhile, a reason longer than its column) does not stop the ending: it is
-done again without the rows, which ``services.audit`` then tries and logs.
+are returned as still to write). A row the database refuses (naming a user
+deleted meanwhile) does not stop the ending: the rest is done without the
+rows, returned as still to write, which ``services.audit`` then tries and
+logs.
 """
 
 from __future__ import annotations
@@ -35,9 +36,10 @@ logger = logging.getLogger("django_sessiontokens")
 
 def end(
     connection: Any, selection: Selection, event: EndedEvent | None
-) -> tuple[list[SessionRecord], bool]:
-    """Remove the selected sessions: ``(records removed, rows written)``.
-    Only for databases with ``DELETE ... RETURNING`` (``TableSQL.returning``)."""
+) -> tuple[list[SessionRecord], list[SessionRecord]]:
+    """Remove the selected sessions: ``(records removed, those whose rows
+    are still to write)``. Only for databases with ``DELETE ... RETURNING``
+    (``TableSQL.returning``)."""
     sql = db_sql.table_sql(connection)
     if event is not None and router.db_for_write(SessionEvent) != connection.alias:
         event = None
@@ -49,9 +51,9 @@ def end(
             if event is None:
                 raise
             logger.warning("Ending sessions: the audit trail refused a row (%s)", exc)
-            rest = _rest(selection, found)
-            return found + end(connection, rest, None)[0], False
-    return found, event is not None
+            rest = end(connection, _rest(selection, found), None)[0]
+            return found + rest, rest
+    return found, ([] if event is not None else found)
 
 
 def _rest(selection: Selection, done: list[SessionRecord]) -> Selection:

@@ -139,7 +139,7 @@ class RedisStore(Search, Purge, Bulk, ClusterSets, RedisAccess, BaseStore):
 
     def end(
         self, selection: Selection, event: EndedEvent | None = None
-    ) -> tuple[list[SessionRecord], bool]:
+    ) -> tuple[list[SessionRecord], list[SessionRecord]]:
         """One user's: their indexes, then the delete script (which leaves
         sessions with an impersonator alone unless ``impersonated``), two
         round trips in all. The audit rows are the caller's."""
@@ -160,7 +160,7 @@ class RedisStore(Search, Purge, Bulk, ClusterSets, RedisAccess, BaseStore):
             )
         for record in removed:
             self._owners.pop(record.public_id, None)
-        return removed, False
+        return removed, removed
 
     def for_user(self, user_id: str) -> list[SessionRecord]:
         user_id = str(user_id)
