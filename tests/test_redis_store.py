@@ -405,6 +405,30 @@ def test_a_connection_killed_by_the_server_is_replaced(rstore, redis_client):
     assert lender.free[-1] is conn
 
 
+def test_reads_sent_together_survive_a_killed_connection(rstore, redis_client):
+    """``call_reads`` (one user's indexes, their records) goes over the
+    free list; a connection the server killed is replaced and the reads are
+    sent again, through a client pipeline, once."""
+    from django_sessiontokens.stores.redis.connection import free_list
+
+    records = [make(42) for _ in range(3)]
+    for record in records:
+        rstore.create(record)
+    expected = sorted(record.public_id for record in records)
+    assert sorted(r.public_id for r in rstore.for_user("42")) == expected
+    lender = free_list(rstore.client().connection_pool)
+    killed, ids = list(lender.free), []
+    for conn in killed:
+        conn.send_command("CLIENT", "ID")
+        ids.append(conn.read_response())
+    assert ids
+    for client_id in ids:
+        assert redis_client.client_kill_filter(_id=client_id) == 1
+    assert sorted(r.public_id for r in rstore.for_user("42")) == expected
+    assert lender.free and not set(lender.free) & set(killed)  # fresh ones
+    assert sorted(r.public_id for r in rstore.for_user("42")) == expected
+
+
 def test_a_forked_child_never_uses_its_parents_connection(rstore):
     import os
 

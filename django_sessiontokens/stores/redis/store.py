@@ -26,7 +26,12 @@ from django_sessiontokens.stores.redis import codec, keys, scripts
 from django_sessiontokens.stores.redis.bindings import RedisBindingStore
 from django_sessiontokens.stores.redis.bulk import Bulk
 from django_sessiontokens.stores.redis.codec import micros, text, ttl_ms, unpack
-from django_sessiontokens.stores.redis.connection import RedisAccess, call, is_cluster
+from django_sessiontokens.stores.redis.connection import (
+    RedisAccess,
+    call,
+    call_reads,
+    is_cluster,
+)
 from django_sessiontokens.stores.redis.follow import ClusterSets
 from django_sessiontokens.stores.redis.purge import Purge
 from django_sessiontokens.stores.redis.search import Search
@@ -122,20 +127,14 @@ class RedisStore(Search, Purge, Bulk, ClusterSets, RedisAccess, BaseStore):
         self, client: Any, public_ids: Sequence[str]
     ) -> list[SessionRecord | None]:
         """Records without data, one pipelined round trip."""
-        if not public_ids:
-            return []
-        pipe = client.pipeline(transaction=False)
-        for public_id in public_ids:
-            pipe.get(self.key(public_id))
-        return [unpack(raw, data=False) if raw else None for raw in pipe.execute()]
+        replies = call_reads(client, [("GET", self.key(pid)) for pid in public_ids])
+        return [unpack(raw, data=False) if raw else None for raw in replies]
 
     def _members(self, client: Any, user_id: str) -> tuple[list[str], list[list[str]]]:
         """The user's indexes and their members: one pipelined round trip."""
         indexes = keys.user_indexes(self.prefix(), user_id)
-        pipe = client.pipeline(transaction=False)
-        for index in indexes:
-            pipe.zrange(index, 0, -1)
-        return indexes, [[text(m) for m in found] for found in pipe.execute()]
+        replies = call_reads(client, [("ZRANGE", index, 0, -1) for index in indexes])
+        return indexes, [[text(m) for m in found] for found in replies]
 
     def end(
         self, selection: Selection, event: EndedEvent | None = None
