@@ -240,7 +240,9 @@ def call_reads(client: Any, commands: Sequence[Sequence[Any]]) -> list[Any]:
         lender = free_list(client.connection_pool)
         conn = lender.take()
         try:
-            conn.send_packed_command([pack_command(tuple(args)) for args in commands])
+            # One write (a list would be one system call per command).
+            packed = b"".join(pack_command(tuple(args)) for args in commands)
+            conn.send_packed_command([packed])
             replies = [conn.read_response() for _ in commands]
         except UNAVAILABLE_ERRORS as exc:
             conn.disconnect()

@@ -127,7 +127,11 @@ class RedisStore(Search, Purge, Bulk, ClusterSets, RedisAccess, BaseStore):
         self, client: Any, public_ids: Sequence[str]
     ) -> list[SessionRecord | None]:
         """Records without data, one pipelined round trip."""
-        replies = call_reads(client, [("GET", self.key(pid)) for pid in public_ids])
+        names = [self.key(pid) for pid in public_ids]
+        if is_cluster(client):  # the records of one user may lie in other slots
+            replies = call_reads(client, [("GET", name) for name in names])
+        else:
+            replies = call(client, "MGET", *names) if names else []
         return [unpack(raw, data=False) if raw else None for raw in replies]
 
     def _members(self, client: Any, user_id: str) -> tuple[list[str], list[list[str]]]:
