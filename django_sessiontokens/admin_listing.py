@@ -63,6 +63,8 @@ class Row:
 
     #: Bound to its device's key (DBSC).
     device_bound: bool = False
+    #: "Keep me signed in": the remembered limits apply.
+    remembered: bool = False
 
 
 def _ip(text: str) -> str | None:
@@ -225,6 +227,7 @@ class SessionListing:
                     impersonator=users.get(record.impersonator_id or ""),
                     impersonator_id=record.impersonator_id,
                     device_bound=record.public_id in bound,
+                    remembered=record.remembered,
                 )
             )
         return rows

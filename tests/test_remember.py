@@ -4,9 +4,12 @@
 remembered, the page and the API showing it, periodic rotation still
 applying."""
 
+import io
+import json
 from datetime import timedelta
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 
 from tests.conftest import public_id, signed_in_as
@@ -113,6 +116,28 @@ def test_remember_after_login_and_the_api_and_page_show_it(engine, limits):
     page = kept.get("/sessions/").content.decode()
     assert "Kept signed in" in page
     assert "Kept signed in" not in ordinary.get("/sessions/").content.decode()
+
+
+def test_the_admin_list_and_listsessions_show_it(engine, limits):
+    kept_user, plain_user = UserFactory(), UserFactory()
+    sign_in(kept_user, True)
+    sign_in(plain_user, False)
+    admin = UserFactory(is_staff=True, is_superuser=True)
+    staff = Client()
+    staff.force_login(admin)
+    page = staff.get("/admin/sessiontokens/session/").content.decode()
+    assert page.count(">Kept signed in</span>") == 1
+
+    out = io.StringIO()
+    call_command("listsessions", "--format", "json", stdout=out)
+    flags = {row["user"]: row["remembered"] for row in json.loads(out.getvalue())}
+    assert flags[kept_user.username] is True
+    assert flags[plain_user.username] is False
+    table = io.StringIO()
+    call_command("listsessions", "--user", kept_user.username, stdout=table)
+    header, row = table.getvalue().splitlines()[:2]
+    assert "REMEMBERED" in header.split()
+    assert "yes" in row.split()
 
 
 def test_a_new_sign_in_starts_not_remembered(engine, limits):

@@ -20,6 +20,7 @@ COLUMNS = (
     "signed_in",
     "last_activity",
     "expires",
+    "remembered",
     "ip",
     "user_agent",
 )
@@ -87,6 +88,7 @@ class Command(BaseCommand):
                 "signed_in": _time(info.authenticated_at),
                 "last_activity": _time(info.last_activity),
                 "expires": _time(info.expires_at),
+                "remembered": info.remembered,
                 "ip": info.ip,
                 "user_agent": info.user_agent,
             }
@@ -108,7 +110,11 @@ class Command(BaseCommand):
         cells = [[c.upper().replace("_", " ") for c in COLUMNS]]
         for row in rows:
             agent = row["user_agent"] or ""
-            row = {**row, "user_agent": agent[:40] + ("…" if len(agent) > 40 else "")}
+            row = {
+                **row,
+                "user_agent": agent[:40] + ("…" if len(agent) > 40 else ""),
+                "remembered": "yes" if row["remembered"] else "",
+            }
             cells.append(["" if row[c] is None else str(row[c]) for c in COLUMNS])
         widths = [max(len(line[i]) for line in cells) for i in range(len(COLUMNS))]
         for line in cells:
