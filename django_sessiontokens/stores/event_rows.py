@@ -40,7 +40,7 @@ def insert(alias: str, rows: Sequence[dict[str, Any]]) -> None:
         return
     quote = connection.ops.quote_name
     columns = ", ".join(quote(str(field.column)) for field in FIELDS)
-    target = f"INSERT INTO {quote(SessionEvent._meta.db_table)} ({columns})"
+    target = f"INSERT INTO {quote(table())} ({columns})"
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql" and len(rows) > 1:
             # One array per column: a short statement whatever the number
@@ -111,7 +111,7 @@ def ended_select(
     return (
         columns,
         select,
-        [prepared(field, values.get(field.attname)) for field in shared],
+        [prepared(field, _value(values, field)) for field in shared],
     )
 
 
